@@ -1,0 +1,62 @@
+# emu: a teaching emulator and hypervisor for a virtualizable subset of RISC-V.
+#
+# Quick start:
+#   make demo       install emu and run the sample programs
+#   make test       install emu with its test tools and run the test suite
+#
+# The menu:
+#   make install    the Debian tools the samples and tests need, then emu itself
+#                   (editable, with its test extras); redone when the C core changes
+#   make build      rebuild the C core in place after editing csrc/
+#   make programs   assemble the sample programs and privileged tests into build/
+#   make demo       run the sample programs
+#   make test       the test suite
+#   make asan       the test suite on a core built with AddressSanitizer and UBSan
+#   make check      test, then asan: what CI runs
+#   make clean      remove build products
+
+PYTHON  ?= python3
+SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
+DEBIAN  := binutils-riscv64-unknown-elf
+INSTALLED := build/.installed
+CORE    := $(wildcard csrc/*.c csrc/*.h csrc/*.py) setup.py pyproject.toml
+
+.PHONY: install build programs demo test asan check clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): $(CORE)
+	@command -v riscv64-unknown-elf-as >/dev/null || \
+	    { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(DEBIAN); }
+	$(PYTHON) -m pip install -q -e '.[test]'
+	@mkdir -p build && touch $@
+
+build: install
+
+programs: install
+	$(MAKE) -C programs
+
+# Each sample with the options in programs/NAME/args, as `emu run` shows them.
+demo: programs
+	@for dir in programs/*/; do name=$$(basename $$dir); \
+	    args=$$(cat $$dir/args 2>/dev/null); \
+	    echo "\$$ emu run $${args:+$$args }build/programs/$$name.elf"; \
+	    $(PYTHON) -m emu run $$args build/programs/$$name.elf || exit 1; echo; done
+
+test: install
+	$(PYTHON) -m pytest -q
+
+# The core is rebuilt with the sanitizers for this run only, then restored. Python
+# itself is not instrumented, so the ASan runtime is preloaded; leak checking is
+# off because the interpreter never frees some of its own memory.
+asan: install
+	EMU_SANITIZE=1 $(PYTHON) -m pip install -q --no-deps -e .
+	@ldd emu/_core*.so | grep -q libasan || { echo "the core is not instrumented"; exit 1; }
+	LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0 \
+	    UBSAN_OPTIONS=print_stacktrace=1 $(PYTHON) -m pytest -q -p no:cacheprovider; \
+	status=$$?; $(PYTHON) -m pip install -q --no-deps -e .; exit $$status
+
+check: test asan
+
+clean:
+	rm -rf build emu/_core.c emu/_core*.so *.egg-info .pytest_cache .hypothesis

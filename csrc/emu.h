@@ -1,0 +1,131 @@
+/* emu.h: the C core's public interface, the only declarations Python sees.
+ *
+ * This file is read twice: by the C compiler, and by cffi as its cdef. So it holds
+ * nothing but plain declarations and integer #defines: no includes, no guards, no
+ * macros with arguments. Include it through hart.h, never directly.
+ *
+ * The core is the hardware: one RV32IMA hart with M/S/U privilege and Sv32, RAM,
+ * and the fast devices (CLINT, UART, test finisher, HTIF). emu_run() executes until
+ * something needs software and returns an exit, as KVM_RUN does. */
+
+#define EMU_CORE_VERSION 1
+
+/* Why emu_run() returned (emu_exit.reason). */
+#define EMU_EXIT_BUDGET     0   /* the instruction budget is spent */
+#define EMU_EXIT_TRAP       1   /* a trap that M-mode takes while the host owns M-mode */
+#define EMU_EXIT_BREAKPOINT 2   /* pc reached a breakpoint (before executing it) */
+#define EMU_EXIT_MMIO       3   /* a load or store to a host-registered MMIO range */
+#define EMU_EXIT_WFI        4   /* WFI with no enabled interrupt that could ever wake it */
+#define EMU_EXIT_POWEROFF   5   /* the test device was told to stop; status holds the code */
+#define EMU_EXIT_HTIF       6   /* tohost was written; htif holds the 64-bit value */
+#define EMU_EXIT_OUTPUT     7   /* the UART output buffer is full: drain it */
+#define EMU_EXIT_TRAP_LOOP  8   /* the same exception at the same pc, over and over */
+
+/* Privilege levels, as encoded in mstatus.MPP. */
+#define EMU_PRIV_U 0
+#define EMU_PRIV_S 1
+#define EMU_PRIV_M 3
+
+/* The board's memory map (docs/board.md). */
+#define EMU_TEST_BASE  0x00100000
+#define EMU_CLINT_BASE 0x02000000
+#define EMU_CLINT_SIZE 0x00010000
+#define EMU_UART_BASE  0x10000000
+#define EMU_UART_SIZE  0x00000100
+#define EMU_RAM_BASE   0x80000000
+
+#define EMU_UART_OUT_CAPACITY 4096
+
+/* The architectural state of the hart that Python may read and write directly.
+ * CSRs with side effects are written through emu_csr_write() instead. */
+struct emu_hart {
+    uint32_t x[32];
+    uint32_t pc;
+    uint32_t priv;
+};
+
+/* The exit record, filled by emu_run(). Fields beyond reason are meaningful for the
+ * reasons that name them. */
+struct emu_exit {
+    uint32_t reason;
+    uint32_t pc;        /* pc of the instruction concerned (or the next to run) */
+    uint32_t insn;      /* its bits, when an instruction caused the exit */
+    uint32_t cause;     /* TRAP, TRAP_LOOP: mcause value (bit 31 for interrupts) */
+    uint32_t tval;      /* TRAP, TRAP_LOOP: what mtval would receive */
+    uint32_t addr;      /* MMIO: physical address */
+    uint32_t size;      /* MMIO: access size in bytes */
+    uint32_t is_write;  /* MMIO: 1 for a store */
+    uint32_t data;      /* MMIO: the value stored */
+    int32_t status;     /* POWEROFF: exit status */
+    uint64_t htif;      /* HTIF: the value of tohost */
+};
+
+typedef struct emu emu_t;
+
+/* Life cycle. ram_size is a multiple of 4 KiB; RAM is mapped lazily, so untouched
+ * memory costs nothing. Returns NULL when the memory cannot be had. */
+emu_t *emu_new(uint32_t ram_size);
+void emu_free(emu_t *m);
+int emu_version(void);
+
+struct emu_hart *emu_hart(emu_t *m);
+struct emu_exit *emu_exit_record(emu_t *m);
+uint8_t *emu_ram(emu_t *m);
+uint32_t emu_ram_size(emu_t *m);
+
+/* Execute at most budget instructions; returns the exit reason. */
+uint32_t emu_run(emu_t *m, uint64_t budget);
+
+/* Instructions executed so far (retired or trapped: the run's clock), and of
+ * those the ones that retired. */
+uint64_t emu_steps(emu_t *m);
+uint64_t emu_retired(emu_t *m);
+
+/* CSR access from the host: no privilege checks, the architectural side effects.
+ * Return 0, or -1 for a CSR the hart does not have. */
+int emu_csr_read(emu_t *m, uint32_t csr, uint32_t *value);
+int emu_csr_write(emu_t *m, uint32_t csr, uint32_t value);
+
+/* Physical memory from the host (RAM and the C devices' registers are not
+ * included: RAM only). Return 0, or -1 when the range is not all RAM. */
+int emu_phys_read(emu_t *m, uint32_t addr, uint8_t *buf, uint32_t len);
+int emu_phys_write(emu_t *m, uint32_t addr, const uint8_t *buf, uint32_t len);
+
+/* Virtual to physical, as a load (access 0), store (1) or fetch (2) would see it
+ * in the current privilege and satp, without setting A/D bits. Returns -1 and the
+ * physical address, or the exception cause the access would raise. */
+int emu_translate(emu_t *m, uint32_t vaddr, int access, uint64_t *paddr);
+
+/* The host owns M-mode: every trap to M becomes an EMU_EXIT_TRAP. */
+void emu_set_host_mmode(emu_t *m, int on);
+
+/* Change privilege (writing hart.priv directly is not enough: the TLB follows). */
+void emu_set_priv(emu_t *m, uint32_t priv);
+
+/* Breakpoints: a set of addresses, checked only while it is non-empty. */
+int emu_break_add(emu_t *m, uint32_t addr);
+int emu_break_remove(emu_t *m, uint32_t addr);
+void emu_break_clear(emu_t *m);
+
+/* MMIO ranges the host emulates; any other address outside RAM and the C devices
+ * is an access fault. After an MMIO exit, the host answers with the loaded value
+ * (ignored for a store) and the access completes when emu_run() re-executes it;
+ * or it answers with a fault and the access raises an access-fault exception. */
+int emu_mmio_add(emu_t *m, uint32_t base, uint32_t size);
+void emu_mmio_reply(emu_t *m, uint32_t value);
+void emu_mmio_fault(emu_t *m);
+
+/* HTIF: the physical address of tohost (0 for none), and the host's answer to a
+ * device command: fromhost is written and tohost cleared. */
+void emu_htif_set(emu_t *m, uint32_t tohost, uint32_t fromhost);
+void emu_htif_ack(emu_t *m, uint64_t fromhost);
+
+/* UART: bytes the guest wrote (drained by each call), and input to offer it
+ * (appended to what it has not read yet; -1 when memory runs out). */
+uint32_t emu_uart_take(emu_t *m, uint8_t *buf, uint32_t cap);
+int emu_uart_input(emu_t *m, const uint8_t *buf, uint32_t len);
+
+/* CLINT time, for the host firmware and tools. */
+uint64_t emu_mtime(emu_t *m);
+uint64_t emu_mtimecmp(emu_t *m);
+void emu_set_mtimecmp(emu_t *m, uint64_t value);

@@ -1,0 +1,183 @@
+"""The thin Python face of the C core (csrc/emu.h).
+
+Core owns one machine of the C core and turns its return codes into exceptions.
+Registers are read and written in place through the hart struct (`core.x[10]`),
+and the exit record is one struct reused by every run: no per-exit allocation."""
+import enum
+
+from emu.errors import CoreError
+
+try:
+    from emu._core import ffi, lib
+except ImportError as error:  # pragma: no cover - a broken install
+    raise ImportError(
+        "emu's C core is not built: run `pip install -e .` (or `make build`)") from error
+
+CORE_VERSION = 1
+if lib.emu_version() != CORE_VERSION:  # pragma: no cover - a stale build
+    raise ImportError(f"emu's C core is version {lib.emu_version()}, this package needs "
+                      f"{CORE_VERSION}: rebuild it with `pip install -e .`")
+
+RAM_BASE = lib.EMU_RAM_BASE
+
+
+class Exit(enum.IntEnum):
+    """Why Core.run returned (EMU_EXIT_* in csrc/emu.h)."""
+    BUDGET = lib.EMU_EXIT_BUDGET
+    TRAP = lib.EMU_EXIT_TRAP
+    BREAKPOINT = lib.EMU_EXIT_BREAKPOINT
+    MMIO = lib.EMU_EXIT_MMIO
+    WFI = lib.EMU_EXIT_WFI
+    POWEROFF = lib.EMU_EXIT_POWEROFF
+    HTIF = lib.EMU_EXIT_HTIF
+    OUTPUT = lib.EMU_EXIT_OUTPUT
+    TRAP_LOOP = lib.EMU_EXIT_TRAP_LOOP
+
+
+class Priv(enum.IntEnum):
+    U = lib.EMU_PRIV_U
+    S = lib.EMU_PRIV_S
+    M = lib.EMU_PRIV_M
+
+
+class Access(enum.IntEnum):
+    LOAD = 0
+    STORE = 1
+    FETCH = 2
+
+
+NO_EXCEPTION = -1
+
+
+def ensure(status: int, message: str) -> None:
+    """The one place a C return code becomes an exception."""
+    if status != 0:
+        raise CoreError(message)
+
+
+class Core:
+    """One hart with its RAM and the C devices."""
+
+    def __init__(self, ram_size: int):
+        machine = lib.emu_new(ram_size)
+        if machine == ffi.NULL:
+            raise CoreError(f"cannot make a machine with {ram_size} bytes of RAM")
+        self._m = ffi.gc(machine, lib.emu_free)
+        self.ram_size = ram_size
+        self.hart = lib.emu_hart(self._m)
+        self.x = self.hart.x
+        self.exit = lib.emu_exit_record(self._m)
+        self.ram = ffi.buffer(lib.emu_ram(self._m), ram_size)
+        self._out = ffi.new("uint8_t[]", lib.EMU_UART_OUT_CAPACITY)
+        self._word = ffi.new("uint32_t *")
+        self._paddr = ffi.new("uint64_t *")
+
+    # ---- execution
+
+    def run(self, budget: int) -> Exit:
+        return Exit(lib.emu_run(self._m, budget))
+
+    @property
+    def steps(self) -> int:
+        return lib.emu_steps(self._m)
+
+    @property
+    def retired(self) -> int:
+        return lib.emu_retired(self._m)
+
+    # ---- registers
+
+    @property
+    def pc(self) -> int:
+        return self.hart.pc
+
+    @pc.setter
+    def pc(self, value: int) -> None:
+        self.hart.pc = value
+
+    @property
+    def priv(self) -> Priv:
+        return Priv(self.hart.priv)
+
+    @priv.setter
+    def priv(self, value: int) -> None:
+        lib.emu_set_priv(self._m, value)
+
+    def csr_read(self, number: int) -> int:
+        ensure(lib.emu_csr_read(self._m, number, self._word), f"no CSR {number:#x}")
+        return self._word[0]
+
+    def csr_write(self, number: int, value: int) -> None:
+        ensure(lib.emu_csr_write(self._m, number, value & 0xFFFF_FFFF), f"no CSR {number:#x}")
+
+    # ---- memory
+
+    def is_ram(self, addr: int, size: int) -> bool:
+        return RAM_BASE <= addr and addr + size <= RAM_BASE + self.ram_size
+
+    def read(self, addr: int, size: int) -> bytes:
+        """Physical RAM. Addresses and sizes may come from a guest: they are
+        checked here, before anything is allocated or passed to C."""
+        if not self.is_ram(addr, size) or size < 0:
+            raise CoreError(f"{size} bytes at {addr:#x} are not all RAM")
+        offset = addr - RAM_BASE
+        return bytes(self.ram[offset:offset + size])
+
+    def write(self, addr: int, data: bytes) -> None:
+        if not self.is_ram(addr, len(data)):
+            raise CoreError(f"{len(data)} bytes at {addr:#x} are not all RAM")
+        ensure(lib.emu_phys_write(self._m, addr, data, len(data)), "RAM write failed")
+
+    def translate(self, vaddr: int, access: Access = Access.LOAD) -> int | None:
+        """The physical address an access would reach now, or None if it faults."""
+        if lib.emu_translate(self._m, vaddr, access, self._paddr) != NO_EXCEPTION:
+            return None
+        return self._paddr[0]
+
+    # ---- the host's side of the board
+
+    def set_host_mmode(self, on: bool) -> None:
+        lib.emu_set_host_mmode(self._m, int(on))
+
+    def break_add(self, addr: int) -> None:
+        ensure(lib.emu_break_add(self._m, addr), "out of memory for breakpoints")
+
+    def break_remove(self, addr: int) -> None:
+        ensure(lib.emu_break_remove(self._m, addr), f"no breakpoint at {addr:#x}")
+
+    def break_clear(self) -> None:
+        lib.emu_break_clear(self._m)
+
+    def mmio_add(self, base: int, size: int) -> None:
+        ensure(lib.emu_mmio_add(self._m, base, size), "out of memory for MMIO ranges")
+
+    def mmio_reply(self, value: int) -> None:
+        lib.emu_mmio_reply(self._m, value & 0xFFFF_FFFF)
+
+    def mmio_fault(self) -> None:
+        lib.emu_mmio_fault(self._m)
+
+    def htif_set(self, tohost: int, fromhost: int) -> None:
+        lib.emu_htif_set(self._m, tohost, fromhost)
+
+    def htif_ack(self, fromhost: int) -> None:
+        lib.emu_htif_ack(self._m, fromhost)
+
+    def uart_take(self) -> bytes:
+        n = lib.emu_uart_take(self._m, self._out, lib.EMU_UART_OUT_CAPACITY)
+        return bytes(ffi.buffer(self._out, n))
+
+    def uart_input(self, data: bytes) -> None:
+        ensure(lib.emu_uart_input(self._m, data, len(data)), "out of memory for UART input")
+
+    @property
+    def mtime(self) -> int:
+        return lib.emu_mtime(self._m)
+
+    @property
+    def mtimecmp(self) -> int:
+        return lib.emu_mtimecmp(self._m)
+
+    @mtimecmp.setter
+    def mtimecmp(self, value: int) -> None:
+        lib.emu_set_mtimecmp(self._m, value)

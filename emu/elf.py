@@ -1,0 +1,90 @@
+"""Reading programs: ELF32 RISC-V executables, with pyelftools.
+
+A Program is what the machine needs to run a file: its loadable segments at their
+physical addresses, its entry point, and its symbols for the tools (tohost, labels
+for traces and the debugger). Every way a file can be unfit is a ProgramError that
+says why."""
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
+from emu.errors import ProgramError
+
+EM_RISCV = 243
+PT_LOAD = "PT_LOAD"
+EF_RISCV_RVC = 0x1
+EF_RISCV_FLOAT_ABI = 0x6
+BUILD_HINT = "build it with -march=rv32ima_zicsr_zifencei -mabi=ilp32"
+
+
+@dataclass(frozen=True)
+class Segment:
+    paddr: int
+    data: bytes
+    memsz: int      # bytes in memory: data, then zeros
+
+
+@dataclass
+class Program:
+    path: str
+    entry: int
+    segments: list[Segment]
+    symbols: dict[str, int] = field(default_factory=dict)
+
+
+def load_elf(path: str | Path) -> Program:
+    path = Path(path)
+    try:
+        with path.open("rb") as stream:
+            if stream.read(4) != b"\x7fELF":
+                raise ProgramError(f"{path}: not an ELF file")
+            stream.seek(0)
+            return _read(path, ELFFile(stream))
+    except FileNotFoundError:
+        raise ProgramError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ProgramError(f"{path}: is a directory, not a program") from None
+    except PermissionError:
+        raise ProgramError(f"{path}: permission denied") from None
+    except (ELFError, ValueError, KeyError, AssertionError) as error:
+        raise ProgramError(f"{path}: damaged ELF file ({error})") from None
+
+
+def _read(path: Path, elf: ELFFile) -> Program:
+    if elf.elfclass != 32:
+        raise ProgramError(f"{path}: a 64-bit ELF; emu runs 32-bit RISC-V programs ({BUILD_HINT})")
+    if not elf.little_endian:
+        raise ProgramError(f"{path}: a big-endian ELF; RISC-V is little-endian")
+    if elf["e_machine"] != "EM_RISCV":
+        raise ProgramError(f"{path}: an ELF for {elf['e_machine']}, not RISC-V")
+    if elf["e_type"] != "ET_EXEC":
+        raise ProgramError(f"{path}: {elf['e_type']} is not an executable; link it first")
+    flags = elf["e_flags"]
+    if flags & EF_RISCV_RVC:
+        raise ProgramError(f"{path}: uses compressed instructions (the C extension), "
+                           f"which emu does not have: {BUILD_HINT}")
+    if flags & EF_RISCV_FLOAT_ABI:
+        raise ProgramError(f"{path}: uses a hard-float ABI; emu has no F or D: {BUILD_HINT}")
+    segments = [
+        Segment(seg["p_paddr"], seg.data(), seg["p_memsz"])
+        for seg in elf.iter_segments()
+        if seg["p_type"] == PT_LOAD and seg["p_memsz"] > 0
+    ]
+    if not segments:
+        raise ProgramError(f"{path}: has nothing to load (no PT_LOAD segment)")
+    for seg in segments:
+        if len(seg.data) > seg.memsz:
+            raise ProgramError(f"{path}: a segment at {seg.paddr:#x} holds more file bytes "
+                               "than memory bytes")
+    return Program(str(path), elf["e_entry"], segments, _symbols(elf))
+
+
+def _symbols(elf: ELFFile) -> dict[str, int]:
+    table = elf.get_section_by_name(".symtab")
+    if table is None:
+        return {}
+    return {sym.name: sym["st_value"] for sym in table.iter_symbols()
+            if sym.name and sym["st_info"]["type"] in ("STT_NOTYPE", "STT_OBJECT", "STT_FUNC")
+            and sym["st_shndx"] != "SHN_UNDEF"}

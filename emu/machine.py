@@ -1,0 +1,187 @@
+"""A whole machine: the core, the board's host side, a loaded program, and the
+firmware when one boots it. `emu run` drives one; so do the tests and tools.
+
+Machine.run services the core's exits (console output, HTIF, SBI calls) and
+returns a Stop when something the caller must decide happens: the program ended,
+the instruction limit was reached, a breakpoint, or a crash."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Callable
+
+from emu.core import Access, Core, Exit
+from emu.elf import Program
+from emu.errors import CoreError, ProgramError
+from emu.isa import CSRS, cause_name
+from emu.platform import DEFAULT_RAM, RAM_BASE, Console, htif_command
+from emu.sbi import Firmware
+
+SLICE = 1 << 22     # instructions per call into the core: Ctrl-C and terminal input wait no longer
+
+
+class StopReason(enum.Enum):
+    EXIT = "exit"               # the program stopped itself, with a status
+    LIMIT = "limit"             # the instruction limit was reached
+    BREAKPOINT = "breakpoint"
+    CRASH = "crash"             # a trap loop, a wait that cannot end, a trap no one takes
+
+
+@dataclass
+class Stop:
+    reason: StopReason
+    status: int = 0
+    message: str = ""
+
+
+@dataclass
+class Machine:
+    """One hart on the board, with `mem` bytes of RAM at 0x80000000."""
+    mem: int = DEFAULT_RAM
+    console: Console = field(default_factory=lambda: Console.from_stdio(b""))
+    core: Core = field(init=False)
+    program: Program | None = field(init=False, default=None)
+    firmware: Firmware | None = field(init=False, default=None)
+    _stop: Stop | None = field(init=False, default=None)
+
+    def __post_init__(self):
+        self.core = Core(self.mem)
+        self._on_exit: dict[Exit, Callable[[], Stop | None]] = {
+            Exit.BUDGET: lambda: None,
+            Exit.OUTPUT: lambda: None,
+            Exit.TRAP: self._trap,
+            Exit.BREAKPOINT: lambda: Stop(StopReason.BREAKPOINT),
+            Exit.MMIO: self._mmio,
+            Exit.WFI: self._wfi,
+            Exit.POWEROFF: lambda: Stop(StopReason.EXIT, self.core.exit.status,
+                                        "the test device powered off"),
+            Exit.HTIF: self._htif,
+            Exit.TRAP_LOOP: self._trap_loop,
+        }
+
+    # ---- loading
+
+    def load(self, program: Program, boot: str = "m") -> None:
+        """Lay out the program's segments in RAM and start it: in M-mode at its
+        entry (boot "m"), or in S-mode under the SBI firmware (boot "s")."""
+        top = RAM_BASE + self.mem
+        for seg in program.segments:
+            if not RAM_BASE <= seg.paddr <= seg.paddr + seg.memsz <= top:
+                raise ProgramError(
+                    f"{program.path}: a segment at {seg.paddr:#x}-{seg.paddr + seg.memsz:#x} "
+                    f"lies outside RAM ({RAM_BASE:#x}-{top:#x}); link it at {RAM_BASE:#x}"
+                    + ("" if seg.paddr < RAM_BASE else " or give more memory with --mem"))
+        if not RAM_BASE <= program.entry < top:
+            raise ProgramError(f"{program.path}: its entry point {program.entry:#x} is not in "
+                               f"RAM ({RAM_BASE:#x}-{top:#x})")
+        for seg in program.segments:
+            self.core.write(seg.paddr, seg.data + bytes(seg.memsz - len(seg.data)))
+        self.program = program
+        tohost = program.symbols.get("tohost")
+        if tohost is not None:
+            self.core.htif_set(tohost, program.symbols.get("fromhost", 0))
+        if boot == "s":
+            self.firmware = Firmware(self)
+            self.firmware.boot(program.entry)
+        else:
+            self.core.pc = program.entry
+
+    # ---- state, for tools and the firmware
+
+    @property
+    def x(self):
+        return self.core.x
+
+    @property
+    def pc(self) -> int:
+        return self.core.pc
+
+    @pc.setter
+    def pc(self, value: int) -> None:
+        self.core.pc = value
+
+    def csr(self, name: str) -> int:
+        return self.core.csr_read(CSRS[name])
+
+    def read_ram(self, addr: int, size: int) -> bytes | None:
+        try:
+            return self.core.read(addr, size)
+        except CoreError:
+            return None
+
+    def write_ram(self, addr: int, data: bytes) -> bool:
+        try:
+            self.core.write(addr, data)
+            return True
+        except CoreError:
+            return False
+
+    def fetch(self, vaddr: int) -> int | None:
+        """The instruction word at vaddr as the hart would fetch it now."""
+        paddr = self.core.translate(vaddr, Access.FETCH)
+        data = None if paddr is None else self.read_ram(paddr, 4)
+        return None if data is None else int.from_bytes(data, "little")
+
+    def power_off(self, status: int, why: str) -> None:
+        self._stop = Stop(StopReason.EXIT, status, why)
+
+    # ---- running
+
+    def run(self, max_insns: int | None = None,
+            trace: Callable[[Machine], None] | None = None) -> Stop:
+        """Run until the program stops, or max_insns instructions have executed.
+        With trace, the core runs one instruction at a time and trace(self) is
+        called before each."""
+        end = None if max_insns is None else self.core.steps + max_insns
+        while True:
+            budget = SLICE if end is None else min(SLICE, end - self.core.steps)
+            if budget <= 0:
+                return Stop(StopReason.LIMIT, message=f"stopped after {max_insns} instructions "
+                            "(--max-insns)")
+            if trace:
+                trace(self)
+                budget = 1
+            reason = self.core.run(budget)
+            self.console.write(self.core.uart_take())
+            stop = self._on_exit[reason]() or self._stop
+            if stop:
+                self._stop = None
+                return stop
+            self.console.poll()
+            pending = self.console.read(1 << 16)
+            if pending:
+                self.core.uart_input(pending)
+
+    def _trap(self) -> Stop | None:
+        if self.firmware and self.firmware.handle_trap():
+            return None
+        e = self.core.exit
+        return Stop(StopReason.CRASH, message=(
+            f"{cause_name(e.cause)} at pc {e.pc:#010x} (tval {e.tval:#x}) trapped to "
+            "M-mode, and the SBI firmware does not handle it: delegate it to S-mode or "
+            "handle it in your kernel"))
+
+    def _mmio(self) -> Stop | None:
+        self.core.mmio_fault()      # no host devices on this board yet
+        return None
+
+    def _wfi(self) -> Stop:
+        return Stop(StopReason.CRASH, message=(
+            f"WFI at pc {self.core.pc:#010x} waits for an interrupt that can never come: "
+            "no interrupt is pending and the timer is not enabled in mie"))
+
+    def _htif(self) -> Stop | None:
+        result = htif_command(self.core, self.console, self.core.exit.htif)
+        if result.exit_status is not None:
+            return Stop(StopReason.EXIT, result.exit_status, "the program wrote tohost")
+        if result.error:
+            return Stop(StopReason.CRASH, message=result.error)
+        self.core.htif_ack(result.fromhost)
+        return None
+
+    def _trap_loop(self) -> Stop:
+        e = self.core.exit
+        return Stop(StopReason.CRASH, message=(
+            f"trap loop: {cause_name(e.cause)} at pc {e.pc:#010x} (tval {e.tval:#x}) over and "
+            "over, with no instruction completing in between: is the trap vector (mtvec or "
+            "stvec) set to a working handler?"))

@@ -1,0 +1,232 @@
+"""`emu run` through click's CliRunner and as a real process: output, statuses,
+--json, --trace, --input, Ctrl-C, and every kind of bad input."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from emu.cli import STATUS_CRASH, STATUS_INTERRUPTED, STATUS_LIMIT, main
+from tests.gnu import AS, LD
+
+HELLO = r"""
+    .globl _start
+    _start:
+        la a0, msg
+        li a1, 0x10000000
+    1:  lbu a2, 0(a0)
+        beqz a2, 2f
+        sb a2, 0(a1)
+        addi a0, a0, 1
+        j 1b
+    2:  li t0, 0x100000
+        li t1, (3 << 16) | 0x3333
+        sw t1, 0(t0)
+    .data
+    msg: .asciz "hello\n"
+"""
+
+LOOP = """
+    .globl _start
+    _start: j _start
+"""
+
+
+def invoke(*args, input=None):
+    return CliRunner().invoke(main, [str(a) for a in args], input=input)
+
+
+@pytest.fixture
+def hello(asm):
+    return asm(HELLO, "hello")
+
+
+def test_run_prints_the_console_and_exits_with_the_programs_status(hello):
+    result = invoke("run", hello)
+    assert result.stdout == "hello\n"
+    assert result.stderr == ""
+    assert result.exit_code == 3
+
+
+def test_json_summary(hello, tmp_path):
+    summary = tmp_path / "out.json"
+    result = invoke("run", hello, "--json", summary)
+    data = json.loads(summary.read_text())
+    assert result.exit_code == 3
+    assert data["stop"] == "exit" and data["status"] == 3
+    assert data["privilege"] == "M"
+    assert data["registers"]["x0"] == 0 and data["registers"]["x6"] == (3 << 16) | 0x3333
+    assert data["instructions"] == data["retired"] > 0
+
+
+def test_trace_goes_to_stderr(hello):
+    result = invoke("run", hello, "--trace")
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("M 80000000: ")
+    assert len(lines) > 20
+    assert result.stdout == "hello\n"
+
+
+def test_max_insns_has_its_own_status(asm):
+    result = invoke("run", asm(LOOP), "--max-insns", 1000)
+    assert result.exit_code == STATUS_LIMIT
+    assert "1000 instructions" in result.stderr
+
+
+def test_input_text_and_file(asm, tmp_path):
+    echo = asm("""
+        .globl _start
+        _start:
+            li a1, 0x10000000
+        1:  lbu a2, 5(a1)
+            andi a2, a2, 1
+            beqz a2, 1b
+            lbu a3, 0(a1)
+            sb a3, 0(a1)
+            li a4, '!'
+            bne a3, a4, 1b
+            li t0, 0x100000
+            li t1, 0x5555
+            sw t1, 0(t0)
+    """)
+    assert invoke("run", echo, "--input", "abc!").stdout == "abc!"
+    (tmp_path / "in.txt").write_text("from a file!")
+    assert invoke("run", echo, "--input", f"@{tmp_path / 'in.txt'}").stdout == "from a file!"
+    assert invoke("run", echo, input="piped!").stdout == "piped!"
+
+
+def test_crash_has_its_own_status(asm):
+    result = invoke("run", asm("""
+        .globl _start
+        _start: csrw mtvec, zero
+                ebreak
+    """))
+    assert result.exit_code == STATUS_CRASH
+    assert "trap loop" in result.stderr
+
+
+# ---- bad input: one clear message, a non-zero status, no traceback
+
+def assert_user_error(result, *phrases):
+    assert result.exit_code != 0
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.stderr
+    for phrase in phrases:
+        assert phrase in result.stderr
+
+
+def test_missing_file(tmp_path):
+    assert_user_error(invoke("run", tmp_path / "nope.elf"), "no such file")
+
+
+def test_not_an_elf(tmp_path):
+    path = tmp_path / "text.elf"
+    path.write_text("just text")
+    assert_user_error(invoke("run", path), "not an ELF file")
+
+
+def test_truncated_elf(hello, tmp_path):
+    path = tmp_path / "cut.elf"
+    path.write_bytes(hello.read_bytes()[:60])
+    assert_user_error(invoke("run", path), "damaged ELF")
+
+
+def test_64_bit_elf(tmp_path, binutils):
+    source = tmp_path / "p.S"
+    source.write_text(".globl _start\n_start: j _start\n")
+    subprocess.run([AS, "-o", tmp_path / "p.o", source], check=True)
+    subprocess.run([LD, "-Ttext=0x80000000", "-o", tmp_path / "p.elf", tmp_path / "p.o"],
+                   check=True)
+    assert_user_error(invoke("run", tmp_path / "p.elf"), "64-bit")
+
+
+def test_elf_for_another_machine(hello, tmp_path):
+    data = bytearray(hello.read_bytes())
+    data[18:20] = (3).to_bytes(2, "little")           # e_machine = EM_386
+    path = tmp_path / "x86.elf"
+    path.write_bytes(bytes(data))
+    assert_user_error(invoke("run", path), "not RISC-V")
+
+
+def test_relocatable_object(tmp_path, binutils):
+    source = tmp_path / "p.S"
+    source.write_text(".globl _start\n_start: j _start\n")
+    subprocess.run([AS, "-march=rv32ima", "-mabi=ilp32", "-o", tmp_path / "p.o", source],
+                   check=True)
+    assert_user_error(invoke("run", tmp_path / "p.o"), "link it first")
+
+
+def test_compressed_instructions_are_refused(tmp_path, binutils):
+    source = tmp_path / "p.S"
+    source.write_text(".globl _start\n_start: c.j _start\n")
+    subprocess.run([AS, "-march=rv32imac", "-mabi=ilp32", "-o", tmp_path / "p.o", source],
+                   check=True)
+    subprocess.run([LD, "-m", "elf32lriscv", "-Ttext=0x80000000", "-o", tmp_path / "p.elf",
+                    tmp_path / "p.o"], check=True)
+    assert_user_error(invoke("run", tmp_path / "p.elf"), "compressed")
+
+
+def test_segment_outside_ram(tmp_path, binutils):
+    source = tmp_path / "p.S"
+    source.write_text(".globl _start\n_start: j _start\n")
+    subprocess.run([AS, "-march=rv32ima", "-mabi=ilp32", "-o", tmp_path / "p.o", source],
+                   check=True)
+    subprocess.run([LD, "-m", "elf32lriscv", "-Ttext=0x1000", "-o", tmp_path / "p.elf",
+                    tmp_path / "p.o"], check=True)
+    assert_user_error(invoke("run", tmp_path / "p.elf"), "outside RAM", "link it at 0x80000000")
+
+
+def test_segment_beyond_a_small_ram(hello):
+    assert_user_error(invoke("run", hello, "--mem", "4K"), "outside RAM", "--mem")
+
+
+@pytest.mark.parametrize("args,phrase", [
+    (["--mem", "lots"], "bad memory size"),
+    (["--mem", "4097"], "multiple of 4 KiB"),
+    (["--max-insns", "0"], "--max-insns"),
+    (["--boot", "h"], "--boot"),
+    (["--input", "@/nonexistent/file"], "cannot read"),
+])
+def test_bad_options(hello, args, phrase):
+    assert_user_error(invoke("run", hello, *args), phrase)
+
+
+def test_directory_as_program(tmp_path):
+    assert_user_error(invoke("run", tmp_path), "")
+
+
+# ---- as a real process
+
+def emu_process(*args, **kwargs):
+    return subprocess.Popen([sys.executable, "-m", "emu", *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+
+
+def test_python_dash_m_and_the_console_script(hello):
+    for argv in ([sys.executable, "-m", "emu"], [str(Path(sys.executable).parent / "emu")]):
+        done = subprocess.run([*argv, "run", str(hello)], capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL)
+        assert (done.returncode, done.stdout, done.stderr) == (3, "hello\n", "")
+
+
+def test_ctrl_c_stops_cleanly_with_a_summary(asm):
+    process = emu_process("run", asm(LOOP), stdin=subprocess.DEVNULL)
+    time.sleep(1.5)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=20)
+    assert process.returncode == STATUS_INTERRUPTED
+    assert b"Traceback" not in err
+    assert b"interrupted" in err and b"instructions" in err and b"pc 0x80000000" in err
+
+
+def test_bad_input_as_a_process(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "emu", "run", str(tmp_path / "x.elf")],
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                          env={**os.environ})
+    assert done.returncode == 1
+    assert "no such file" in done.stderr and "Traceback" not in done.stderr
