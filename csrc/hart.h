@@ -11,52 +11,6 @@
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the core copies guest memory as host words: a little-endian host is required"
-/* The fast paths of memory access: a TLB hit on RAM within one page. Everything
- * else (misses, page crossings, devices, HTIF, faults) goes through mem_slow. */
-static inline tlb_entry_t *tlb_slot(emu_t *m, access_t access, uint32_t va)
-{
-    return &m->tlb_now[access][(va >> PAGE_SHIFT) & (TLB_SIZE - 1)];
-}
-
-static inline int tlb_hit(const tlb_entry_t *e, uint32_t va, int size)
-{
-    return e->vpn == va >> PAGE_SHIFT && (va & (PAGE_SIZE - 1)) + (uint32_t)size <= PAGE_SIZE;
-}
-
-static inline exc_t mem_load(emu_t *m, uint32_t va, int size, uint32_t *value)
-{
-    tlb_entry_t *e = tlb_slot(m, ACCESS_LOAD, va);
-    if (likely(tlb_hit(e, va, size))) {
-        uint32_t v = 0;
-        memcpy(&v, e->host + (va & (PAGE_SIZE - 1)), size);
-        *value = v;
-        return EXC_NONE;
-    }
-    return mem_slow(m, va, size, ACCESS_LOAD, value);
-}
-
-static inline exc_t mem_store(emu_t *m, uint32_t va, int size, uint32_t value)
-{
-    tlb_entry_t *e = tlb_slot(m, ACCESS_STORE, va);
-    if (likely(tlb_hit(e, va, size))) {
-        memcpy(e->host + (va & (PAGE_SIZE - 1)), &value, size);
-        return EXC_NONE;
-    }
-    return mem_slow(m, va, size, ACCESS_STORE, &value);
-}
-
-/* pc is always 4-byte aligned (jumps check, mepc and sepc mask), so a fetch never
- * crosses a page. */
-static inline exc_t mem_fetch(emu_t *m, uint32_t va, uint32_t *insn)
-{
-    tlb_entry_t *e = tlb_slot(m, ACCESS_FETCH, va);
-    if (likely(e->vpn == va >> PAGE_SHIFT)) {
-        memcpy(insn, e->host + (va & (PAGE_SIZE - 1)), 4);
-        return EXC_NONE;
-    }
-    return mem_slow(m, va, 4, ACCESS_FETCH, insn);
-}
-
 #endif
 
 #define likely(x)   __builtin_expect(!!(x), 1)
