@@ -136,13 +136,23 @@ def test_truncated_elf(hello, tmp_path):
     assert_user_error(invoke("run", path), "damaged ELF")
 
 
+def odd_build(tmp_path, source, as_flags, ld_flags=None):
+    """Build with GNU tools and flags emu must refuse; ld_flags None: no link."""
+    (tmp_path / "p.S").write_text(f".globl _start\n_start: {source}\n")
+    subprocess.run([AS, *as_flags, "-o", tmp_path / "p.o", tmp_path / "p.S"], check=True)
+    if ld_flags is None:
+        return tmp_path / "p.o"
+    subprocess.run([LD, *ld_flags, "-o", tmp_path / "p.elf", tmp_path / "p.o"], check=True)
+    return tmp_path / "p.elf"
+
+
+RV32 = ["-march=rv32ima", "-mabi=ilp32"]
+LD32 = ["-m", "elf32lriscv"]
+
+
 def test_64_bit_elf(tmp_path, binutils):
-    source = tmp_path / "p.S"
-    source.write_text(".globl _start\n_start: j _start\n")
-    subprocess.run([AS, "-o", tmp_path / "p.o", source], check=True)
-    subprocess.run([LD, "-Ttext=0x80000000", "-o", tmp_path / "p.elf", tmp_path / "p.o"],
-                   check=True)
-    assert_user_error(invoke("run", tmp_path / "p.elf"), "64-bit")
+    elf = odd_build(tmp_path, "j _start", [], ["-Ttext=0x80000000"])
+    assert_user_error(invoke("run", elf), "64-bit")
 
 
 def test_elf_for_another_machine(hello, tmp_path):
@@ -154,31 +164,18 @@ def test_elf_for_another_machine(hello, tmp_path):
 
 
 def test_relocatable_object(tmp_path, binutils):
-    source = tmp_path / "p.S"
-    source.write_text(".globl _start\n_start: j _start\n")
-    subprocess.run([AS, "-march=rv32ima", "-mabi=ilp32", "-o", tmp_path / "p.o", source],
-                   check=True)
-    assert_user_error(invoke("run", tmp_path / "p.o"), "link it first")
+    assert_user_error(invoke("run", odd_build(tmp_path, "j _start", RV32)), "link it first")
 
 
 def test_compressed_instructions_are_refused(tmp_path, binutils):
-    source = tmp_path / "p.S"
-    source.write_text(".globl _start\n_start: c.j _start\n")
-    subprocess.run([AS, "-march=rv32imac", "-mabi=ilp32", "-o", tmp_path / "p.o", source],
-                   check=True)
-    subprocess.run([LD, "-m", "elf32lriscv", "-Ttext=0x80000000", "-o", tmp_path / "p.elf",
-                    tmp_path / "p.o"], check=True)
-    assert_user_error(invoke("run", tmp_path / "p.elf"), "compressed")
+    elf = odd_build(tmp_path, "c.j _start", ["-march=rv32imac", "-mabi=ilp32"],
+                    [*LD32, "-Ttext=0x80000000"])
+    assert_user_error(invoke("run", elf), "compressed")
 
 
 def test_segment_outside_ram(tmp_path, binutils):
-    source = tmp_path / "p.S"
-    source.write_text(".globl _start\n_start: j _start\n")
-    subprocess.run([AS, "-march=rv32ima", "-mabi=ilp32", "-o", tmp_path / "p.o", source],
-                   check=True)
-    subprocess.run([LD, "-m", "elf32lriscv", "-Ttext=0x1000", "-o", tmp_path / "p.elf",
-                    tmp_path / "p.o"], check=True)
-    assert_user_error(invoke("run", tmp_path / "p.elf"), "outside RAM", "link it at 0x80000000")
+    elf = odd_build(tmp_path, "j _start", RV32, [*LD32, "-Ttext=0x1000"])
+    assert_user_error(invoke("run", elf), "outside RAM", "link it at 0x80000000")
 
 
 def test_segment_beyond_a_small_ram(hello):

@@ -1,11 +1,14 @@
 """The machine as a whole: exits, devices, HTIF, time, breakpoints, budgets and
 determinism, through small programs assembled by GNU as."""
+import io
 import struct
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from emu.core import Core, Exit, Priv
+from emu.elf import Program, Segment
+from emu.platform import Console
 from emu.isa import CSRS
 from emu.machine import Machine, StopReason
 from emu.platform import RAM_BASE, parse_size
@@ -325,3 +328,24 @@ def test_untouched_ram_costs_nothing():
     """32 machines of 128 MiB fit easily: RAM is mapped lazily."""
     machines = [Machine(128 << 20) for _ in range(32)]
     assert all(m.core.ram_size == 128 << 20 for m in machines)
+
+
+ECALL, WFI, EBREAK = 0x00000073, 0x10500073, 0x00100073
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 2**32 - 1), st.sampled_from([ECALL, WFI, EBREAK])),
+                min_size=1, max_size=32),
+       st.lists(st.one_of(st.integers(0, 2**32 - 1), st.sampled_from(
+           [0x10, 0x54494D45, 0x53525354, 0x4442434E, 1, 2, 8, 0, 3, RAM_BASE])),
+           min_size=31, max_size=31))
+def test_garbage_under_the_sbi_firmware_never_escapes(program, registers):
+    """Random code with random registers, booted in S-mode: every SBI call with
+    whatever arguments, and every trap, ends in a Stop, never a Python error."""
+    machine = Machine(1 << 16, Console(io.BytesIO()))
+    machine.load(Program("fuzz", RAM_BASE, [Segment(RAM_BASE, words(*program), 4 * len(program))]),
+                 boot="s")
+    for i, value in enumerate(registers, start=1):
+        machine.x[i] = value
+    stop = machine.run(5000)
+    assert stop.reason in set(StopReason)
