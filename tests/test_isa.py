@@ -1,6 +1,7 @@
 """The instruction table itself: no two rows overlap, fields round-trip, every row
 encodes as GNU as does, and the C core's decoder agrees with it."""
 import random
+import re
 import struct
 import subprocess
 
@@ -9,7 +10,8 @@ from hypothesis import given, settings, strategies as st
 
 from emu.core import Core
 from emu.isa import CSRS
-from emu.isa.instructions import BY_NAME, FIELDS, INSTRUCTIONS, decode
+from emu.isa.instructions import FIELDS, INSTRUCTIONS, decode
+from emu.isa.pseudo import PSEUDOS
 from tests.gnu import AS, MABI, MARCH
 
 RAM = 0x8000_0000
@@ -139,8 +141,6 @@ def test_core_refuses_every_word_outside_the_table(word):
 
 
 def test_pseudo_rows_name_every_operand_of_their_base_once():
-    import re
-    from emu.isa.pseudo import PSEUDOS
     for pseudo in PSEUDOS:
         given_ = re.findall(r"[a-z_0-9]+", pseudo.syntax)
         assert not set(given_) & set(pseudo.fixed), pseudo.name
