@@ -17,7 +17,7 @@
 
 PYTHON  ?= python3
 SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
-DEBIAN  := binutils-riscv64-unknown-elf
+DEBIAN  := binutils-riscv64-unknown-elf gdb-multiarch
 INSTALLED := build/.installed
 CORE    := $(wildcard csrc/*.c csrc/*.h csrc/*.py) setup.py pyproject.toml
 
@@ -26,7 +26,7 @@ CORE    := $(wildcard csrc/*.c csrc/*.h csrc/*.py) setup.py pyproject.toml
 install: $(INSTALLED)
 
 $(INSTALLED): $(CORE)
-	@command -v riscv64-unknown-elf-as >/dev/null || \
+	@command -v riscv64-unknown-elf-as >/dev/null && command -v gdb-multiarch >/dev/null || \
 	    { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(DEBIAN); }
 	$(PYTHON) -m pip install -q -e '.[test]'
 	@mkdir -p build && touch $@
