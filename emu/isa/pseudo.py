@@ -19,7 +19,15 @@ _TABLE = """
 nop            -                 addi          rd=0 rs1=0 imm_i=0           AD
 li             rd,imm_i          addi          rs1=0                        D
 mv             rd,rs1            addi          imm_i=0                      AD
+add            rd,rs1,imm_i      addi          -                            D
 not            rd,rs1            xori          imm_i=-1                     AD
+xor            rd,rs1,imm_i      xori          -                            D
+or             rd,rs1,imm_i      ori           -                            D
+zext.b         rd,rs1            andi          imm_i=255                    D
+and            rd,rs1,imm_i      andi          -                            D
+sll            rd,rs1,shamt      slli          -                            D
+srl            rd,rs1,shamt      srli          -                            D
+sra            rd,rs1,shamt      srai          -                            D
 neg            rd,rs2            sub           rs1=0                        AD
 seqz           rd,rs1            sltiu         imm_i=1                      AD
 snez           rd,rs2            sltu          rs1=0                        AD
@@ -40,6 +48,9 @@ jal            imm_j             jal           rd=1                         AD
 ret            -                 jalr          rd=0 rs1=1 imm_i=0           AD
 jr             rs1               jalr          rd=0 imm_i=0                 AD
 jalr           rs1               jalr          rd=1 imm_i=0                 AD
+jr             imm_i(rs1)        jalr          rd=0                         D
+jalr           imm_i(rs1)        jalr          rd=1                         D
+jalr           rd,rs1            jalr          imm_i=0                      D
 unimp          -                 csrrw         rd=0 csr=0xC00 rs1=0         AD
 rdcycle        rd                csrrs         csr=0xC00 rs1=0              AD
 rdtime         rd                csrrs         csr=0xC01 rs1=0              AD
@@ -51,9 +62,15 @@ csrr           rd,csr            csrrs         rs1=0                        AD
 csrw           csr,rs1           csrrw         rd=0                         AD
 csrs           csr,rs1           csrrs         rd=0                         AD
 csrc           csr,rs1           csrrc         rd=0                         AD
-csrwi          csr,zimm          csrrwi        rd=0                         AD
-csrsi          csr,zimm          csrrsi        rd=0                         AD
-csrci          csr,zimm          csrrci        rd=0                         AD
+csrwi          csr,zimm          csrrwi        rd=0                         A
+csrw           csr,zimm          csrrwi        rd=0                         D
+csrrw          rd,csr,zimm       csrrwi        -                            D
+csrsi          csr,zimm          csrrsi        rd=0                         A
+csrs           csr,zimm          csrrsi        rd=0                         D
+csrrs          rd,csr,zimm       csrrsi        -                            D
+csrci          csr,zimm          csrrci        rd=0                         A
+csrc           csr,zimm          csrrci        rd=0                         D
+csrrc          rd,csr,zimm       csrrci        -                            D
 fence          -                 fence         pred=15 succ=15              AD
 sfence.vma     -                 sfence.vma    rs1=0 rs2=0                  AD
 sfence.vma     rs1               sfence.vma    rs2=0                        AD
