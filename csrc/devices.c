@@ -186,6 +186,8 @@ exc_t device_load(emu_t *m, uint64_t pa, int size, uint32_t *value, uint32_t va)
 
 exc_t device_store(emu_t *m, uint64_t pa, int size, uint32_t value, uint32_t va)
 {
+    if (size < 4)
+        value &= (1u << (8 * size)) - 1;    /* a device sees only the bytes stored */
     return device_access(m, pa, size, ACCESS_STORE, &value, va);
 }
 

@@ -76,6 +76,10 @@ uint32_t emu_ram_size(emu_t *m);
 /* Execute at most budget instructions; returns the exit reason. */
 uint32_t emu_run(emu_t *m, uint64_t budget);
 
+/* For tracers: take now the interrupt the hart would take before its next
+ * instruction, if the guest handles it; returns its cause (0: none taken). */
+uint32_t emu_interrupt(emu_t *m);
+
 /* Instructions executed so far (retired or trapped: the run's clock), and of
  * those the ones that retired. */
 uint64_t emu_steps(emu_t *m);
@@ -120,10 +124,12 @@ void emu_mmio_fault(emu_t *m);
 void emu_htif_set(emu_t *m, uint32_t tohost, uint32_t fromhost);
 void emu_htif_ack(emu_t *m, uint64_t fromhost);
 
-/* UART: bytes the guest wrote (drained by each call), and input to offer it
- * (appended to what it has not read yet; -1 when memory runs out). */
+/* UART: bytes the guest wrote (drained by each call), input to offer it
+ * (appended to what it has not read yet; -1 when memory runs out), and input
+ * read on the guest's behalf (the SBI console reads the same queue). */
 uint32_t emu_uart_take(emu_t *m, uint8_t *buf, uint32_t cap);
 int emu_uart_input(emu_t *m, const uint8_t *buf, uint32_t len);
+uint32_t emu_uart_read(emu_t *m, uint8_t *buf, uint32_t cap);
 
 /* CLINT time, for the host firmware and tools. */
 uint64_t emu_mtime(emu_t *m);

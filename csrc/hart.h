@@ -191,6 +191,8 @@ void mtime_set(emu_t *m, uint64_t value, int in_instruction);
 
 /* trap.c */
 exc_t exception(emu_t *m, exc_t cause, uint32_t insn);
+uint32_t trap_target(const emu_t *m, uint32_t cause);
+uint32_t interrupt_due(const emu_t *m);
 int check_interrupts(emu_t *m);
 void do_mret(emu_t *m);
 void do_sret(emu_t *m);

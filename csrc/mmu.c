@@ -212,6 +212,8 @@ exc_t mem_atomic(emu_t *m, uint32_t va, access_t access, uint32_t **cell, uint64
     if (!host)
         return raise(m, access_fault[access], va);
     *cell = (uint32_t *)(void *)host;
+    if (access == ACCESS_STORE)
+        ram_stored(m, *pa, 4);      /* the word is written before the run loop looks */
     return EXC_NONE;
 }
 

@@ -195,6 +195,16 @@ done:
 
 /* ---- host access ---- */
 
+uint32_t emu_interrupt(emu_t *m)
+{
+    uint32_t cause = interrupt_due(m);
+    if (!cause || (trap_target(m, cause) == EMU_PRIV_M && m->host_mmode))
+        return 0;
+    check_interrupts(m);
+    return cause;
+}
+
+
 int emu_csr_read(emu_t *m, uint32_t csr, uint32_t *value)
 {
     return csr_read(m, csr, value);
@@ -279,6 +289,17 @@ uint32_t emu_uart_take(emu_t *m, uint8_t *buf, uint32_t cap)
     memcpy(buf, m->uart_out, n);
     memmove(m->uart_out, m->uart_out + n, m->uart_out_len - n);
     m->uart_out_len -= n;
+    return n;
+}
+
+uint32_t emu_uart_read(emu_t *m, uint8_t *buf, uint32_t cap)
+{
+    uint32_t unread = m->uart_in_len - m->uart_in_pos;
+    uint32_t n = unread < cap ? unread : cap;
+    if (n == 0)
+        return 0;           /* uart_in may still be NULL */
+    memcpy(buf, m->uart_in + m->uart_in_pos, n);
+    m->uart_in_pos += n;
     return n;
 }
 

@@ -19,7 +19,7 @@ void set_priv(emu_t *m, uint32_t priv)
 
 /* Traps never go to a lower privilege: medeleg and mideleg only apply to traps
  * taken in S or U (section 3.1.8). */
-static uint32_t trap_target(const emu_t *m, uint32_t cause)
+uint32_t trap_target(const emu_t *m, uint32_t cause)
 {
     uint32_t code = cause & ~CAUSE_INTERRUPT;
     uint32_t deleg = cause & CAUSE_INTERRUPT ? m->mideleg : m->medeleg;
@@ -103,11 +103,10 @@ static const uint8_t irq_priority[] = {
     IRQ_M_EXT, IRQ_M_SOFT, IRQ_M_TIMER, IRQ_S_EXT, IRQ_S_SOFT, IRQ_S_TIMER,
 };
 
-/* Take the interrupt that is pending and enabled, if any. An interrupt for M is
- * enabled below M always, and in M when mstatus.MIE; one delegated to S is
- * enabled below S always, in S when mstatus.SIE, and never in M. Returns 1 when
- * the interrupt became an exit to the host. */
-int check_interrupts(emu_t *m)
+/* The interrupt the hart takes before its next instruction, or 0. An interrupt
+ * for M is enabled below M always, and in M when mstatus.MIE; one delegated to S
+ * is enabled below S always, in S when mstatus.SIE, and never in M. */
+uint32_t interrupt_due(const emu_t *m)
 {
     uint32_t pending = mip_read(m) & m->mie;
     if (likely(!pending))
@@ -118,15 +117,19 @@ int check_interrupts(emu_t *m)
     uint32_t ready = m_enabled ? pending & ~m->mideleg : 0;
     if (!ready)
         ready = s_enabled ? pending & m->mideleg : 0;
-    if (!ready)
+    for (size_t i = 0; ready && i < sizeof irq_priority; i++)
+        if (ready & (1u << irq_priority[i]))
+            return CAUSE_INTERRUPT | irq_priority[i];
+    return 0;
+}
+
+/* Take the interrupt that is due, if any. Returns 1 when it became an exit to
+ * the host. */
+int check_interrupts(emu_t *m)
+{
+    uint32_t cause = interrupt_due(m);
+    if (likely(!cause))
         return 0;
-    uint32_t cause = 0;
-    for (size_t i = 0; i < sizeof irq_priority; i++) {
-        if (ready & (1u << irq_priority[i])) {
-            cause = CAUSE_INTERRUPT | irq_priority[i];
-            break;
-        }
-    }
     uint32_t target = trap_target(m, cause);
     if (target == EMU_PRIV_M && m->host_mmode) {
         exit_trap(m, EMU_EXIT_TRAP, cause, 0, 0);

@@ -163,12 +163,22 @@ class Core:
     def htif_ack(self, fromhost: int) -> None:
         lib.emu_htif_ack(self._m, fromhost)
 
+    def take_interrupt(self) -> int:
+        """Take the interrupt due before the next instruction, if the guest handles
+        it (a tracer shows it before the handler's first instruction): its cause or 0."""
+        return lib.emu_interrupt(self._m)
+
     def uart_take(self) -> bytes:
         n = lib.emu_uart_take(self._m, self._out, lib.EMU_UART_OUT_CAPACITY)
         return bytes(ffi.buffer(self._out, n))
 
     def uart_input(self, data: bytes) -> None:
         ensure(lib.emu_uart_input(self._m, data, len(data)), "out of memory for UART input")
+
+    def uart_read(self, limit: int) -> bytes:
+        """Take up to limit bytes of the UART's input, as the guest reading RBR would."""
+        buf = ffi.new("uint8_t[]", limit)
+        return bytes(ffi.buffer(buf, lib.emu_uart_read(self._m, buf, limit)))
 
     @property
     def mtime(self) -> int:

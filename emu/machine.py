@@ -141,16 +141,13 @@ class Machine:
             if trace:
                 trace(self)
                 budget = 1
+            self.core.uart_input(self.console.read())
             reason = self.core.run(budget)
             self.console.write(self.core.uart_take())
             stop = self._on_exit[reason]() or self._stop
             if stop:
                 self._stop = None
                 return stop
-            self.console.poll()
-            pending = self.console.read(1 << 16)
-            if pending:
-                self.core.uart_input(pending)
 
     def _trap(self) -> Stop | None:
         if self.firmware and self.firmware.handle_trap():
@@ -166,9 +163,17 @@ class Machine:
         return None
 
     def _wfi(self) -> Stop:
+        mie = self.csr("mie")
+        timer = 1 << 7 | 1 << 5             # MTIE, STIE
+        if not mie:
+            why = "no interrupt is enabled in mie"
+        elif mie & timer and self.core.mtimecmp == (1 << 64) - 1:
+            why = "the timer is enabled in mie, but mtimecmp is never reached"
+        else:
+            why = "none of the interrupts enabled in mie can become pending"
         return Stop(StopReason.CRASH, message=(
             f"WFI at pc {self.core.pc:#010x} waits for an interrupt that can never come: "
-            "no interrupt is pending and the timer is not enabled in mie"))
+            + why))
 
     def _htif(self) -> Stop | None:
         result = htif_command(self.core, self.console, self.core.exit.htif)

@@ -84,10 +84,11 @@ class Console:
             self.out.write(data)
             self.out.flush()
 
-    def read(self, limit: int) -> bytes:
+    def read(self) -> bytes:
+        """All input not yet handed to the guest, including what was just typed."""
         self.poll()
-        data = bytes(self.pending[:limit])
-        del self.pending[:limit]
+        data = bytes(self.pending)
+        self.pending.clear()
         return data
 
     def poll(self) -> bytes:

@@ -43,7 +43,8 @@ LEGACY = {Eid.LEGACY_PUTCHAR, Eid.LEGACY_GETCHAR, Eid.LEGACY_SHUTDOWN}
 
 SRST_SHUTDOWN, SRST_COLD_REBOOT, SRST_WARM_REBOOT = 0, 1, 2
 SRST_NO_REASON, SRST_SYSTEM_FAILURE = 0, 1
-SRST_VENDOR_BASE = 0xF000_0000
+SRST_TYPE_VENDOR = 0xF000_0000          # types from here on are vendor-specific
+SRST_REASON_SBI = 0xE000_0000           # reasons from here on are SBI- or vendor-specific
 
 
 class SbiPlatform(Protocol):
@@ -81,16 +82,18 @@ def _srst(platform: SbiPlatform, fid: int, args: list[int]) -> Result:
     kind, reason = args[0], args[1]
     if fid != 0:
         return SbiError.NOT_SUPPORTED, 0
-    if kind > SRST_WARM_REBOOT and kind < SRST_VENDOR_BASE:
+    if SRST_WARM_REBOOT < kind < SRST_TYPE_VENDOR:
         return SbiError.INVALID_PARAM, 0
-    if reason > SRST_SYSTEM_FAILURE and reason < SRST_VENDOR_BASE:
+    if SRST_SYSTEM_FAILURE < reason < SRST_REASON_SBI:   # SBI spec 10.1: reserved
         return SbiError.INVALID_PARAM, 0
     if kind != SRST_SHUTDOWN:
         return SbiError.NOT_SUPPORTED, 0    # emu does not reboot
     if reason == SRST_NO_REASON:
         platform.shutdown(0, "SBI shutdown")
+    elif reason == SRST_SYSTEM_FAILURE:
+        platform.shutdown(1, "SBI shutdown for a system failure")
     else:
-        platform.shutdown(1, f"SBI shutdown, reason {reason:#x} (system failure)")
+        platform.shutdown(1, f"SBI shutdown, implementation-specific reason {reason:#x}")
     return SbiError.SUCCESS, 0
 
 
@@ -103,6 +106,8 @@ def _dbcn(platform: SbiPlatform, fid: int, args: list[int]) -> Result:
         platform.console_write(data)
         return SbiError.SUCCESS, count
     if fid == 1:                    # console_read
+        if platform.read_memory(addr, count) is None:
+            return SbiError.INVALID_PARAM, 0        # before any input is consumed
         data = platform.console_read(count)
         if not platform.write_memory(addr, data):
             return SbiError.INVALID_PARAM, 0
@@ -213,7 +218,7 @@ class Firmware:
         self.machine.console.write(data)
 
     def console_read(self, limit: int) -> bytes:
-        return self.machine.console.read(limit)
+        return self.core.uart_read(limit)     # one input queue: the UART's
 
     def read_memory(self, addr: int, size: int) -> bytes | None:
         return self.machine.read_ram(addr, size)

@@ -179,6 +179,20 @@ def test_htif_exit_with_a_single_word_store(asm):
     assert (ran.stop.reason, ran.stop.status) == (StopReason.EXIT, 7)
 
 
+@pytest.mark.parametrize("store", ["amoswap.w zero, t0, (t1)", "amoor.w zero, t0, (t1)",
+                                   "lr.w t2, (t1); sc.w t2, t0, (t1)"])
+def test_htif_sees_atomic_stores(asm, store):
+    ran = run_elf(asm(f"""
+        .globl _start
+        _start:
+            li t0, (9 << 1) | 1
+            la t1, tohost
+            {store}
+        1:  j 1b
+    """ + HTIF))
+    assert (ran.stop.reason, ran.stop.status) == (StopReason.EXIT, 9)
+
+
 def test_htif_console_putchar_as_two_word_stores_low_first(asm):
     """gcc stores a 64-bit tohost low word first; an odd character in the low
     word must not be taken for an exit."""
@@ -214,14 +228,20 @@ def test_trap_loop_is_diagnosed(asm):
     assert "instruction access fault" in ran.stop.message
 
 
-def test_wfi_that_nothing_can_wake_is_diagnosed(asm):
-    ran = run_elf(asm("""
+@pytest.mark.parametrize("setup,why", [
+    ("", "no interrupt is enabled in mie"),
+    ("li t0, 1 << 7; csrw mie, t0", "mtimecmp is never reached"),
+    ("li t0, 1 << 3; csrw mie, t0", "can become pending"),
+])
+def test_wfi_that_nothing_can_wake_is_diagnosed(asm, setup, why):
+    ran = run_elf(asm(f"""
         .globl _start
         _start:
+            {setup}
             wfi
     """))
     assert ran.stop.reason is StopReason.CRASH
-    assert "WFI" in ran.stop.message
+    assert "WFI" in ran.stop.message and why in ran.stop.message
 
 
 def test_wfi_skips_time_to_the_timer(asm):
@@ -269,6 +289,52 @@ def test_uart_input_is_echoed(asm):
             j 1b
         2:""" + POWER_OFF), data=b"echo me.")
     assert ran.output == b"echo me"
+
+
+def test_input_is_there_before_the_first_instruction(asm):
+    ran = run_elf(asm("""
+        .globl _start
+        _start:
+            li a1, 0x10000000
+            lbu s0, 5(a1)              # LSR at once: DR must already be set
+            lbu s1, 0(a1)
+        """ + POWER_OFF), data=b"z")
+    assert ran.machine.x[8] & 1 and ran.machine.x[9] == ord("z")
+
+
+def test_sbi_getchar_and_the_uart_read_one_queue(asm):
+    ran = run_elf(asm("""
+        .globl _start
+        _start:
+            li a7, 2                   # legacy getchar: the first byte
+            ecall
+            mv s0, a0
+            li a1, 0x10000000          # the UART: the second byte
+            lbu s1, 0(a1)
+            li a7, 2                   # getchar again: the third
+            ecall
+            mv s2, a0
+            li a7, 8                   # legacy shutdown
+            ecall
+        """), boot="s", data=b"abc")
+    assert [chr(ran.machine.x[r]) for r in (8, 9, 18)] == ["a", "b", "c"]
+
+
+def test_a_device_sees_only_the_bytes_stored(asm):
+    ran = run_elf(asm("""
+        .globl _start
+        _start:
+            li t0, 0x100000
+            li t1, 0x5555
+            sb t1, 0(t0)               # 0x55: not a test-device command
+            li t1, 0x33333
+            sh t1, 0(t0)               # 0x3333: fail, with status 0 (bits 16+ cut)
+        after:
+            li t1, 0x73333
+            sw t1, 0(t0)               # not reached
+        """))
+    assert ran.stop.status == 0 and ran.stop.reason is StopReason.EXIT
+    assert ran.machine.pc == ran.machine.program.symbols["after"]
 
 
 def test_runs_are_deterministic(asm):

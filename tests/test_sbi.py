@@ -77,6 +77,11 @@ def test_set_timer_takes_the_64_bit_time_in_a0_a1():
     (1, 0, (error(SbiError.NOT_SUPPORTED), 0), None),
     (3, 0, (error(SbiError.INVALID_PARAM), 0), None),
     (0, 2, (error(SbiError.INVALID_PARAM), 0), None),
+    (0, 0xDFFF_FFFF, (error(SbiError.INVALID_PARAM), 0), None),
+    (0, 0xE000_0000, (0, 0), 1),        # SBI-implementation-specific reasons are valid
+    (0, 0xF000_0001, (0, 0), 1),        # and so are vendor-specific ones
+    (0xEFFF_FFFF, 0, (error(SbiError.INVALID_PARAM), 0), None),
+    (0xF000_0000, 0, (error(SbiError.NOT_SUPPORTED), 0), None),
 ])
 def test_system_reset(kind, reason, result, status):
     p = Platform()
@@ -89,6 +94,8 @@ def test_debug_console():
     assert call(p, Eid.DBCN, 0, 5, 0x1000, 0) == (0, 5)
     assert p.out == b"hello"
     assert call(p, Eid.DBCN, 0, 5, 0x1000, 1) == (error(SbiError.INVALID_PARAM), 0)
+    assert call(p, Eid.DBCN, 1, 4, 0x2000, 0) == (error(SbiError.INVALID_PARAM), 0)
+    assert p.typed == b"xy", "a read into a bad buffer consumes no input"
     assert call(p, Eid.DBCN, 1, 4, 0x1000, 0) == (0, 2)
     assert p.memory.startswith(b"xyllo")
     assert call(p, Eid.DBCN, 2, 0x121) == (0, 0)
