@@ -1,17 +1,21 @@
-"""The command line: `emu run` (and, as they come, hv, debug, asm, disasm,
-gdbserver). The guest's console goes to stdout and nothing else does; emu's own
+"""The command line: `emu run`, `emu asm`, `emu disasm` (and, as they come, hv,
+debug, gdbserver). The guest's console goes to stdout and nothing else does; emu's own
 messages go to stderr. User errors are one clear message and a non-zero status."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import click
 
+from emu.asm.command import asm, load_source
 from emu.core import Priv
-from emu.elf import load_elf
+from emu.disasm import disasm_command, disassemble
+from emu.elf import Program, load_elf
 from emu.errors import EmuError
+from emu.isa import cause_name
 from emu.machine import Machine, Stop, StopReason
 from emu.platform import DEFAULT_RAM, Console, parse_size
 
@@ -64,14 +68,17 @@ def main():
               help="Write a summary for graders: stop reason, status, counts, registers.")
 @click.option("--trace", is_flag=True, help="Print each instruction to stderr as it runs.")
 def run(program, boot, mem, max_insns, data, json_path, trace):
-    """Run PROGRAM, an RV32 ELF executable; exit with its status."""
+    """Run PROGRAM, an RV32 ELF executable or an assembly source (.s, .S) that is
+    assembled first; exit with its status."""
+    if json_path and not _writable(json_path):
+        raise click.BadParameter(f"cannot write {json_path}", param_hint="'--json'")
     try:
         machine = Machine(mem, Console.from_stdio(data))
-        machine.load(load_elf(program), boot)
+        machine.load(_load(program), boot)
     except EmuError as error:
         raise click.ClickException(str(error)) from None
     try:
-        stop = machine.run(max_insns, trace=_trace if trace else None)
+        stop = machine.run(max_insns, trace=Tracer(machine.program) if trace else None)
     except KeyboardInterrupt:
         stop = Stop(StopReason.CRASH, STATUS_INTERRUPTED, "interrupted")
         status = STATUS_INTERRUPTED
@@ -81,6 +88,24 @@ def run(program, boot, mem, max_insns, data, json_path, trace):
     if json_path:
         _write_json(json_path, machine, program, boot, stop, status)
     sys.exit(status)
+
+
+def _writable(path: Path) -> bool:
+    if path.exists():
+        return path.is_file() and os.access(path, os.W_OK)
+    return path.parent.is_dir() and os.access(path.parent, os.W_OK)
+
+
+def _load(path: Path) -> Program:
+    """An ELF file by its magic number, else a source file by its suffix."""
+    try:
+        with path.open("rb") as stream:
+            is_elf = stream.read(4) == b"\x7fELF"
+    except OSError:
+        is_elf = True       # load_elf words the error
+    if not is_elf and path.suffix in (".s", ".S"):
+        return load_source(path)
+    return load_elf(path)
 
 
 def _report(machine: Machine, stop: Stop) -> int:
@@ -98,11 +123,22 @@ def _say(machine: Machine, message: str) -> None:
     click.echo(f"emu: {message} (pc {core.pc:#010x}, {core.steps} instructions)", err=True)
 
 
-def _trace(machine: Machine) -> None:
-    core = machine.core
-    insn = machine.fetch(core.pc)
-    bits = "(fetch fault)" if insn is None else f"{insn:08x}"
-    click.echo(f"{core.priv.name} {core.pc:08x}: {bits}", err=True)
+class Tracer:
+    """--trace: each instruction before it runs, as `M 80000010: 00a00513  li a0,10`
+    (privilege, pc, bits, objdump's text), and each interrupt as it is taken."""
+
+    def __init__(self, program: Program):
+        self.labels = program.labels
+
+    def __call__(self, machine: Machine) -> None:
+        core = machine.core
+        cause = core.take_interrupt()
+        if cause:
+            click.echo(f"-- {cause_name(cause)}, to {core.priv.name}-mode", err=True)
+        insn = machine.fetch(core.pc)
+        text = "(fetch fault)" if insn is None else \
+            f"{insn:08x}  {disassemble(insn, core.pc, self.labels)}"
+        click.echo(f"{core.priv.name} {core.pc:08x}: {text}", err=True)
 
 
 def _write_json(path: Path, machine: Machine, program: Path, boot: str, stop: Stop,
@@ -124,3 +160,7 @@ def _write_json(path: Path, machine: Machine, program: Path, boot: str, stop: St
         path.write_text(json.dumps(summary, indent=2) + "\n")
     except OSError as error:
         raise click.ClickException(f"cannot write {path}: {error.strerror}") from None
+
+
+main.add_command(asm)
+main.add_command(disasm_command)

@@ -32,6 +32,21 @@ class Program:
     entry: int
     segments: list[Segment]
     symbols: dict[str, int] = field(default_factory=dict)
+    labels: dict[int, str] = field(default_factory=dict)   # address -> name, for traces
+
+
+def label_map(symbols) -> dict[int, str]:
+    """Address -> name from (name, value, is_global) of the symbols that name a
+    place in a section, not a constant: a global name wins over a local one, then
+    the first in name order. Mapping symbols ($x, $d) are not names."""
+    labels: dict[int, tuple[bool, str]] = {}
+    for name, value, is_global in symbols:
+        if name.startswith("$"):
+            continue
+        best = labels.get(value)
+        if best is None or (not is_global, name) < (not best[0], best[1]):
+            labels[value] = (is_global, name)
+    return {value: name for value, (_, name) in labels.items()}
 
 
 def load_elf(path: str | Path) -> Program:
@@ -78,13 +93,17 @@ def _read(path: Path, elf: ELFFile) -> Program:
         if len(seg.data) > seg.memsz:
             raise ProgramError(f"{path}: a segment at {seg.paddr:#x} holds more file bytes "
                                "than memory bytes")
-    return Program(str(path), elf["e_entry"], segments, _symbols(elf))
+    return Program(str(path), elf["e_entry"], segments, *_symbols(elf))
 
 
-def _symbols(elf: ELFFile) -> dict[str, int]:
+def _symbols(elf: ELFFile) -> tuple[dict[str, int], dict[int, str]]:
+    """Name -> value of every defined symbol, and the labels of the sections'."""
     table = elf.get_section_by_name(".symtab")
     if table is None:
-        return {}
-    return {sym.name: sym["st_value"] for sym in table.iter_symbols()
-            if sym.name and sym["st_info"]["type"] in ("STT_NOTYPE", "STT_OBJECT", "STT_FUNC")
-            and sym["st_shndx"] != "SHN_UNDEF"}
+        return {}, {}
+    defined = [sym for sym in table.iter_symbols()
+               if sym.name and sym["st_info"]["type"] in ("STT_NOTYPE", "STT_OBJECT", "STT_FUNC")
+               and sym["st_shndx"] != "SHN_UNDEF"]
+    return ({sym.name: sym["st_value"] for sym in defined},
+            label_map((sym.name, sym["st_value"], sym["st_info"]["bind"] == "STB_GLOBAL")
+                      for sym in defined if sym["st_shndx"] != "SHN_ABS"))

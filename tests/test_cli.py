@@ -72,6 +72,63 @@ def test_trace_goes_to_stderr(hello):
     assert result.stdout == "hello\n"
 
 
+def test_trace_disassembles_and_shows_interrupts_before_their_handler(asm):
+    result = invoke("run", "--trace", asm("""
+        .globl _start
+        _start:
+            la t0, handler
+            csrw mtvec, t0
+            li t0, 0x2004000           # mtimecmp = 20
+            li t1, 20
+            sw t1, 0(t0)
+            sw zero, 4(t0)
+            li t0, 1 << 7
+            csrw mie, t0
+            csrsi mstatus, 8
+        1:  j 1b
+        handler:
+            li t0, 0x100000
+            li t1, 0x5555
+            sw t1, 0(t0)
+    """))
+    lines = result.stderr.splitlines()
+    assert result.exit_code == 0
+    assert "M 80000000: 00000297  auipc\tt0,0x0" == lines[0]
+    assert "M 80000028: 0000006f  j\t80000028 <_start+0x28>" in lines
+    at = lines.index("-- machine timer interrupt, to M-mode")
+    assert lines[at + 1] == "M 8000002c: 001002b7  lui\tt0,0x100"
+
+
+def test_run_assembles_a_source_file(tmp_path):
+    source = tmp_path / "hello.S"
+    source.write_text(HELLO)
+    result = invoke("run", source)
+    assert (result.exit_code, result.stdout) == (3, "hello\n")
+
+
+def test_asm_and_disasm_commands(tmp_path):
+    source = tmp_path / "hello.S"
+    source.write_text(HELLO)
+    assert invoke("asm", source, "-o", tmp_path / "hello.elf").exit_code == 0
+    assert invoke("run", tmp_path / "hello.elf").stdout == "hello\n"
+    listing = invoke("disasm", tmp_path / "hello.elf")
+    assert listing.exit_code == 0 and "80000000 <_start>:" in listing.stdout
+
+
+def test_bad_assembly_names_line_and_column(tmp_path):
+    source = tmp_path / "bad.S"
+    source.write_text("_start:\n    addi a0, a0\n")
+    result = invoke("run", source)
+    assert result.exit_code != 0
+    assert "bad.S:2:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_json_path_is_checked_before_the_run(hello, tmp_path):
+    result = invoke("run", hello, "--json", tmp_path / "no" / "such" / "dir.json")
+    assert_user_error(result, "--json")
+    assert result.stdout == ""
+
+
 def test_max_insns_has_its_own_status(asm):
     result = invoke("run", asm(LOOP), "--max-insns", 1000)
     assert result.exit_code == STATUS_LIMIT
