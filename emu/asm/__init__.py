@@ -19,6 +19,7 @@ from emu.asm.source import AssemblyError, Diagnostic, StatementError
 from emu.errors import ProgramError
 
 DEFAULT_BASE = 0x80000000
+RELAX_ROUNDS = 16
 
 __all__ = ["Assembly", "AssemblyError", "DEFAULT_BASE", "Diagnostic", "OutputSection",
            "OutputSymbol", "assemble"]
@@ -64,11 +65,18 @@ def assemble(source_path: str | Path, base: int = DEFAULT_BASE,
                            f"{path}: not a file")
     if not 0 <= base < (1 << 32) or base % 4:
         raise ProgramError(f"base address {base:#x} must be a 4-byte-aligned 32-bit address")
-    assembler = Assembler(defsyms)
-    try:
-        assembler.read_file(path, shown=str(source_path))
-    except StatementError as error:
-        raise ProgramError(f"{path}: {error.message}") from None
+    assembler = _read(path, str(source_path), defsyms, frozenset())
+    long = assembler.long_branches_now(first=True)
+    for rounds in range(RELAX_ROUNDS):
+        if assembler.diagnostics.items:
+            break
+        if long != assembler.long_branches:
+            assembler = _read(path, str(source_path), defsyms, long)
+        measured = assembler.long_branches_now(first=False)
+        if measured == assembler.long_branches:
+            break
+        # Let branches shrink back as GNU does, then only grow, so that it ends.
+        long = measured if rounds < RELAX_ROUNDS // 2 else measured | assembler.long_branches
     placed = assembler.finish(base)
     sections = []
     outputs = {}
@@ -108,6 +116,16 @@ def assemble(source_path: str | Path, base: int = DEFAULT_BASE,
     else:
         entry = sections[0].addr if sections else base
     return Assembly(sections, symbols, entry, _listing(assembler))
+
+
+def _read(path: Path, shown: str, defsyms: dict[str, int] | None,
+          long_branches: frozenset[int]) -> Assembler:
+    assembler = Assembler(defsyms, long_branches)
+    try:
+        assembler.read_file(path, shown=shown)
+    except StatementError as error:
+        raise ProgramError(f"{path}: {error.message}") from None
+    return assembler
 
 
 def _section_at(sections: list[OutputSection], address: int) -> str | None:

@@ -8,6 +8,11 @@ It works as `as` followed by `ld` on one file would, in two steps:
    every expansion has a fixed length, so the size of everything is known while
    reading. What needs an address (a branch target, %pcrel_hi, .word label) is
    kept as an Encoding or a data fixup with its expression.
+   The one exception is GNU as's branch relaxation, which even -mno-relax does:
+   a conditional branch whose target is out of reach (-4096..4094), in another
+   section or not a label becomes an inverted branch over a `jal`. Which
+   branches need it is known only after reading, so the file is read again with
+   those branches long until the choice settles (long_branches_now; assemble).
 2. Place and finish. layout.place() gives every input section its address;
    then the expressions are computed and the words encoded, with range checks.
 
@@ -123,8 +128,29 @@ class _Cond:
     seen_else: bool = False
 
 
+# A branch's inverse, for the long form `inverse rs1, rs2, 8; jal zero, target`.
+_INVERSE = {"beq": "bne", "bne": "beq", "blt": "bge", "bge": "blt", "bltu": "bgeu",
+            "bgeu": "bltu"}
+BRANCH_REACH = range(-4096, 4095)
+
+
+@dataclass
+class BranchSite:
+    """A conditional branch to an expression: the number-th of the file, where."""
+    number: int
+    section: str
+    offset: int
+    target: Operand
+
+
 class Assembler:
-    def __init__(self, defsyms: dict[str, int] | None = None):
+    def __init__(self, defsyms: dict[str, int] | None = None,
+                 long_branches: frozenset[int] = frozenset()):
+        self.long_branches = long_branches      # BranchSite numbers to write long
+        self.branches: list[BranchSite] = []
+        # Where GNU as would start a new frag (after each branch, jump, fill and
+        # alignment): its first estimate of a forward branch depends on them.
+        self.frags: dict[str, list[int]] = {}
         self.sections: dict[str, Section] = {}
         self.order: list[str] = []
         for name in PREDEFINED:
@@ -410,6 +436,10 @@ class Assembler:
         operands = _split_operands(args, column)
         start = len(self.current.data)
         encodings = self.reader.read(name, operands, name_column, self.current.name, start)
+        relaxable = len(encodings) == 1 and any(
+            isinstance(encodings[0].fields.get(field), Operand) for field in ("imm_b", "imm_j"))
+        if relaxable and "imm_b" in encodings[0].fields:
+            encodings = self._branch(encodings[0], start)
         offset = start
         for encoding in encodings:
             self.pending.append(Pending(self.current.name, offset, self.location, name_column,
@@ -417,6 +447,55 @@ class Assembler:
             offset += 4
         self.current.data += bytes(4 * len(encodings))
         self.rows[-1][1].append(Statement(self.location, self.current.name, start, offset))
+        if relaxable:
+            self.new_frag()
+
+    def new_frag(self) -> None:
+        self.frags.setdefault(self.current.name, [0]).append(len(self.current.data))
+
+    def _branch(self, encoding: Encoding, offset: int) -> list[Encoding]:
+        """A conditional branch, short or (when an earlier reading found it far)
+        long, as GNU as relaxes it (tc-riscv.c, RELAX_BRANCH)."""
+        target = encoding.fields["imm_b"]
+        site = BranchSite(len(self.branches), self.current.name, offset, target)
+        self.branches.append(site)
+        if site.number not in self.long_branches:
+            return [encoding]
+        inverse = {**encoding.fields, "imm_b": 8}
+        return [Encoding(BY_NAME[_INVERSE[encoding.insn.name]], inverse, encoding.mnemonic),
+                Encoding(BY_NAME["jal"], {"rd": 0, "imm_j": target}, encoding.mnemonic)]
+
+    def long_branches_now(self, first: bool) -> frozenset[int]:
+        """The branches that must be long, judged on this reading's layout. The
+        first reading (every branch short) follows GNU as's first estimate
+        (write.c, relax_segment; tc-riscv.c, relaxed_branch_length): it sees a
+        forward target at its offset in its own frag, whose address is not known
+        yet; the later readings measure. A long branch stays long while its
+        target is out of reach with it long, so GNU's result depends on that
+        first estimate, and so does ours."""
+        long, grown = set(), {}
+        for site in self.branches:
+            try:
+                target = self._evaluate(site.target.node, early=True)
+            except Undefined:
+                target = Value(0)           # GNU: not a label of this section: long
+            if target.section != site.section:
+                long.add(site.number)
+            elif not first:
+                if target.offset - site.offset not in BRANCH_REACH:
+                    long.add(site.number)
+            else:
+                growth = grown.setdefault(site.section, [])
+                here = site.offset + 4 * len(growth)
+                if target.offset > site.offset:
+                    frag = max(f for f in self.frags[site.section] if f <= target.offset)
+                    there = target.offset - frag
+                else:
+                    there = target.offset + 4 * sum(1 for g in growth if g < target.offset)
+                if there - here not in BRANCH_REACH:
+                    long.add(site.number)
+                    growth.append(site.offset)
+        return frozenset(long)
 
     # -- macros --------------------------------------------------------------------------
 
@@ -589,6 +668,8 @@ class Assembler:
             if count < 0:
                 raise StatementError(pieces[0][0], f"{name} size {count} is negative")
             self.emit(bytes([fill & 0xFF]) * count, column)
+            if count:
+                self.new_frag()
         elif name == ".fill":
             pieces = operands()
             if not 1 <= len(pieces) <= 3:
@@ -599,6 +680,7 @@ class Assembler:
                        + bytes(max(0, values[1] - 8))) * max(repeat, 0), column)
         elif name in (".align", ".p2align", ".balign", ".balignw", ".balignl"):
             self.align(name, operands(), column)
+            self.new_frag()
         elif name in (".globl", ".global", ".weak"):
             for piece_column, piece in operands():
                 symbol_name = piece.strip()
