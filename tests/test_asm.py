@@ -559,8 +559,8 @@ def run_asm(tmp_path: Path, text: str, *args: str):
     ("    slli a0, a0, 32\n",
      "prog.S:1:18: error: shift amount 32 out of range for slli (0..31)"),
     ("    csrr a0, nosuchcsr\n",
-     "prog.S:1:14: error: unknown CSR 'nosuchcsr' (expected a CSR name of emu's subset "
-     "or a number 0..4095)"),
+     "prog.S:1:14: error: unknown CSR 'nosuchcsr' (expected a CSR name or a number "
+     "0..4095)"),
     ("    li a0, later\n    .equ later, 3\n",
      "prog.S:1:12: error: li's value must be a constant, and 'later' is not defined before "
      "this line"),
