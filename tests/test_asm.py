@@ -641,11 +641,8 @@ def test_asm_command_writes_the_elf_and_listing(tmp_path):
     result = run_asm(tmp_path, HELLO, "-l", "-Ttext=0x80200000")
     assert result.exit_code == 0, result.output
     expected = assemble(tmp_path / "prog.S", 0x80200000)
-    sections, symbols = [writer.Section(s.name, s.addr, s.data, s.size, s.flags)
-                         for s in expected.sections], \
-        [writer.Symbol(s.name, s.value, s.section, s.is_global, s.kind) for s in expected.symbols]
-    assert (tmp_path / "prog.elf").read_bytes() == writer.write_elf(sections, symbols,
-                                                                    expected.entry)
+    assert (tmp_path / "prog.elf").read_bytes() == writer.write_elf(
+        expected.sections, expected.symbols, expected.entry)
     assert "   5 80200000 17050000 \t    la a0, msg" in result.output
     assert "     80200004 13050501" in result.output
     assert "   6 80200008 b7050010 \t    li a1, 0x10000000" in result.output
@@ -655,6 +652,25 @@ def test_asm_command_writes_the_elf_and_listing(tmp_path):
     assert names["buf"].section == ".bss"
     bss = [s for s in expected.sections if s.name == ".bss"][0]
     assert bss.data == b"" and bss.size == 64 and bss.flags == "aw"
+
+
+def test_include_directories_as_gnu(tmp_path, binutils):
+    (tmp_path / "inc").mkdir()
+    (tmp_path / "inc" / "defs.inc").write_text("    .equ ANSWER, 42\n")
+    (tmp_path / "near.inc").write_text("    .equ NEAR, 7\n")
+    source = write(tmp_path, """
+    .include "near.inc"
+    .include "defs.inc"
+_start:
+    li a0, ANSWER + NEAR
+""")
+    result = CliRunner().invoke(asm_command, [str(source), "-I", str(tmp_path / "inc"),
+                                              "-o", str(tmp_path / "prog.elf")])
+    assert result.exit_code == 0, result.output
+    assert assemble(source, include_dirs=(tmp_path / "inc",)).sections[0].data[:4] == \
+        (0x03100513).to_bytes(4, "little")          # addi a0, zero, 49
+    missing = CliRunner().invoke(asm_command, [str(source)])
+    assert missing.exit_code == 1 and "defs.inc" in missing.output
 
 
 def test_asm_command_missing_file(tmp_path):

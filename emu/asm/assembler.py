@@ -145,7 +145,9 @@ class BranchSite:
 
 class Assembler:
     def __init__(self, defsyms: dict[str, int] | None = None,
-                 long_branches: frozenset[int] = frozenset()):
+                 long_branches: frozenset[int] = frozenset(),
+                 include_dirs: tuple[Path, ...] = ()):
+        self.include_dirs = include_dirs
         self.long_branches = long_branches      # BranchSite numbers to write long
         self.branches: list[BranchSite] = []
         # Where GNU as would start a new frag (after each branch, jump, fill and
@@ -720,9 +722,11 @@ class Assembler:
             if not (len(text) >= 2 and text[0] == '"' and text[-1] == '"'):
                 raise StatementError(column, '.include takes a file name in quotes: .include "file.S"')
             include = text[1:-1]
+            # Next to the including file, then in the -I directories, in order.
             base = Path(self.location.file).parent
-            path = base / include
-            shown = str(path) if base != Path(".") else include
+            path = next((d / include for d in [base, *self.include_dirs] if (d / include).is_file()),
+                        base / include)
+            shown = str(path) if path.parent != Path(".") else include
             saved = self.location
             self.read_file(path, column + len(args) - len(args.lstrip()), shown)
             self.location = saved
