@@ -145,6 +145,7 @@ struct emu {
     uint32_t mmio_value, mmio_addr;
     uint32_t *breaks;                 /* sorted */
     uint32_t break_count, break_cap;
+    uint8_t clint_m_only;             /* S and U accesses to the CLINT fault */
 
     uint32_t trap_tval;               /* xtval of the exception being raised */
 
@@ -197,6 +198,7 @@ int check_interrupts(emu_t *m);
 void do_mret(emu_t *m);
 void do_sret(emu_t *m);
 void set_priv(emu_t *m, uint32_t priv);
+uint32_t effective_priv(const emu_t *m, access_t access);
 exc_t wait_for_interrupt(emu_t *m);
 
 /* devices.c */
