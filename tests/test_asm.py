@@ -248,6 +248,10 @@ def test_alignment_padding_in_code_and_data(tmp_path, binutils):
     .text
 _start:
     nop
+    .byte 1
+    .balign 4               # GNU: no padding in code up to an instruction's size
+    .byte 2, 3
+    .balign 2, 0
     .align 4
     nop
     .byte 1

@@ -811,6 +811,10 @@ class Assembler:
         self.current.align = max(self.current.align, boundary)
         if maximum is not None and padding > maximum:
             return
+        # GNU as does not align code to an instruction's size or less, even after
+        # odd data (tc-riscv.c, riscv_frag_align_code: "no alignment is required").
+        if fill is None and self.current.executable and boundary <= 4:
+            return
         if fill is not None:
             unit = {".balignw": 2, ".balignl": 4}.get(name, 1)
             pattern = (fill & ((1 << (8 * unit)) - 1)).to_bytes(unit, "little")
