@@ -243,6 +243,18 @@ other: ret
     compare(source, sections=(".text",))
 
 
+def test_separators_inside_literals_as_gnu(tmp_path, binutils):
+    source = write(tmp_path, r"""
+    .text
+_start:
+    li a0, ';' ; li a1, '#'     # statements split at ';' outside literals
+    li a2, '\'' ; li a3, '"'
+    .data
+    .byte ';', '#', '\\' ; .ascii "a;b#c" ; .byte ','
+""")
+    compare(source)
+
+
 def test_alignment_padding_in_code_and_data(tmp_path, binutils):
     source = write(tmp_path, """
     .text

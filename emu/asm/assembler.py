@@ -966,52 +966,43 @@ def _strip_comment(text: str) -> str:
     return text[:_comment_start(text)]
 
 
-def _comment_start(text: str) -> int:
-    """Where the comment starts ('#' or '//' outside strings and character
-    literals), or len(text)."""
-    i, quote = 0, None
+def _outside_quotes(text: str):
+    """(index, character) of each character of text outside string literals
+    ("...", with backslash escapes) and character literals ('x', '\\n', the
+    closing quote optional, as GNU as reads them)."""
+    i, in_string = 0, False
     while i < len(text):
         c = text[i]
-        if quote:
+        if in_string:
             if c == "\\":
                 i += 1
-            elif c == quote:
-                quote = None
+            elif c == '"':
+                in_string = False
         elif c == '"':
-            quote = '"'
+            in_string = True
         elif c == "'":
-            # A character literal: 'x', '\n', with or without the closing quote.
             i += 2 if i + 1 < len(text) and text[i + 1] == "\\" else 1
             if i + 1 < len(text) and text[i + 1] == "'":
                 i += 1
-        elif c == "#" or text.startswith("//", i):
-            return i
+        else:
+            yield i, c
         i += 1
-    return len(text)
+
+
+def _comment_start(text: str) -> int:
+    """Where the comment starts ('#' or '//' outside literals), or len(text)."""
+    return next((i for i, c in _outside_quotes(text)
+                 if c == "#" or text.startswith("//", i)), len(text))
 
 
 def _statements(line: str) -> list[tuple[int, str]]:
-    """The statements of a line, split at ';' outside strings, each with the
+    """The statements of a line, split at ';' outside literals, each with the
     1-based column where it starts. Comments are removed."""
     text = _strip_comment(line)
-    pieces, start, quote, i = [], 0, None, 0
-    while i < len(text):
-        c = text[i]
-        if quote:
-            if c == "\\":
-                i += 1
-            elif c == quote:
-                quote = None
-        elif c == '"':
-            quote = '"'
-        elif c == "'":
-            i += 2 if i + 1 < len(text) and text[i + 1] == "\\" else 1
-        elif c == ";":
-            pieces.append((start + 1, text[start:i]))
-            start = i + 1
-        i += 1
-    pieces.append((start + 1, text[start:]))
-    return [(column, piece) for column, piece in pieces if piece.strip()]
+    starts = [0] + [i + 1 for i, c in _outside_quotes(text) if c == ";"]
+    ends = [i - 1 for i in starts[1:]] + [len(text)]
+    return [(start + 1, text[start:end]) for start, end in zip(starts, ends)
+            if text[start:end].strip()]
 
 
 def _first_word(text: str) -> str:
@@ -1028,7 +1019,7 @@ def _split_operands(text: str, column: int, allow_spaces: bool = False) -> list[
     its first non-blank character). With allow_spaces (macro arguments), blanks
     outside parentheses also separate, as GNU as allows."""
     pieces: list[tuple[int, str]] = []
-    depth, quote, start, i = 0, None, 0, 0
+    depth, start = 0, 0
 
     def add(end: int) -> None:
         piece = text[start:end]
@@ -1036,20 +1027,8 @@ def _split_operands(text: str, column: int, allow_spaces: bool = False) -> list[
             lead = len(piece) - len(piece.lstrip())
             pieces.append((column + start + lead, piece.strip()))
 
-    while i < len(text):
-        c = text[i]
-        if quote:
-            if c == "\\":
-                i += 1
-            elif c == quote:
-                quote = None
-        elif c == '"':
-            quote = '"'
-        elif c == "'":
-            i += 2 if i + 1 < len(text) and text[i + 1] == "\\" else 1
-            if i + 1 < len(text) and text[i + 1] == "'":
-                i += 1
-        elif c == "(":
+    for i, c in _outside_quotes(text):
+        if c == "(":
             depth += 1
         elif c == ")":
             depth -= 1
@@ -1058,17 +1037,12 @@ def _split_operands(text: str, column: int, allow_spaces: bool = False) -> list[
             start = i + 1
         elif allow_spaces and c in " \t" and depth == 0 and text[start:i].strip():
             # A blank ends an argument unless an operator continues the expression.
-            j = i
-            while j < len(text) and text[j] in " \t":
-                j += 1
+            after = len(text) - len(text[i:].lstrip(" \t"))
             before = text[start:i].rstrip()
-            if j < len(text) and text[j] not in ",=+-*/|&^<>%)" and \
+            if after < len(text) and text[after] not in ",=+-*/|&^<>%)" and \
                     before[-1] not in "=+-*/|&^<>%(~!":
                 add(i)
-                start = j
-                i = j
-                continue
-        i += 1
+                start = after
     add(len(text))
     if len(pieces) == 1 and not pieces[0][1]:
         return []
