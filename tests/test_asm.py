@@ -14,6 +14,7 @@ sources, with ld's default script and -Ttext, which agree there."""
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import types
@@ -397,6 +398,9 @@ def test_real_programs_as_gnu(source, binutils, tmp_path):
     copy_dir.mkdir()
     for sibling in source.parent.glob("*.S"):
         (copy_dir / sibling.name).write_text(sibling.read_text())
+    lib = source.parent.parent / "lib"          # programs/lib, included as ../lib/NAME.inc
+    if lib.is_dir():
+        shutil.copytree(lib, tmp_path / "lib")
     compare(copy_dir / source.name)
     if source in PRIV:
         compare(copy_dir / source.name, defsyms={"QEMU": 1})
