@@ -174,6 +174,7 @@ LI_VALUES = [0, 1, -1, 2047, 2048, -2048, -2049, 0xFFF, 0x1000, 0x7FFFF7FF, 0x7F
 
 COMPUTED = [
     *(f"    li a0, {v}" for v in LI_VALUES),
+    *(f"    li zero, {v}" for v in (0, 0x1000, 0x12345, 0x800)),  # GNU keeps the addi
     "    li t6, 'a'", "    li s0, (1 << 12) - 1", "    li a1, ~0",
     "    la a0, word", "    la a1, word + 8", "    lla t0, fwd", "    la sp, back",
     "    call fwd", "    call back", "    call t0, fwd", "    tail back", "    jump fwd, t1",
