@@ -275,6 +275,12 @@ class Hypervisor(ExitHandlers):
         """Host time: instructions the core executed, plus idle time skipped."""
         return self.core.steps + self.idle
 
+    @property
+    def guest_steps(self) -> int:
+        """Instructions the guests executed, as their own clocks count them: host
+        steps that only refilled a shadow entry are not theirs (--max-insns)."""
+        return sum(guest.hart.steps for guest in self.guests)
+
     def run(self) -> None:
         """Run until every guest has stopped, or max_insns instructions in all."""
         try:
@@ -282,7 +288,7 @@ class Hypervisor(ExitHandlers):
                 live = [g for g in self.guests if g.state is not GuestState.STOPPED]
                 if not live:
                     break
-                left = None if self.max_insns is None else self.max_insns - self.core.steps
+                left = None if self.max_insns is None else self.max_insns - self.guest_steps
                 if left is not None and left <= 0:
                     for guest in live:
                         guest.stop(GuestEnd(EndReason.LIMIT, message=(
