@@ -116,6 +116,15 @@ INSTRUCTION_HANDLERS = {
     "sfence.vma": "emulate_sfence_vma",
 }
 
+# The exit reasons (the statistics' names) of the handlers above, for `classify`.
+INSTRUCTION_REASONS = {"emulate_csr": "csr", "emulate_sret": "sret", "emulate_wfi": "wfi",
+                       "emulate_sfence_vma": "sfence.vma"}
+FAULT_REASONS = {Fault.FILLED: "shadow fill", Fault.GUEST: "guest page fault",
+                 Fault.DEVICE: "mmio"}
+# Every reason an exit is counted under (and "interrupt", an injection).
+EXIT_REASONS = ("csr", "sret", "wfi", "sfence.vma", "sbi call", "ecall from U", "shadow fill",
+                "guest page fault", "mmio", "exception", "illegal instruction", "interrupt")
+
 
 class ExitHandlers:
     """The exit handlers of the hypervisor, one method each; Hypervisor runs them."""
@@ -129,6 +138,23 @@ class ExitHandlers:
     def handle_trap(self, guest: Guest, trap: Trap) -> Action:
         handler = self.cause_handlers.get(trap.cause, self.reflect)
         return handler(guest, trap)
+
+    def classify(self, guest: Guest, trap: Trap) -> str:
+        """The exit reason the standard handlers count this trap under, found
+        without changing anything: the debugger's `catch exit` stops before the
+        handler runs. (A subclass's handlers may decide otherwise; what they did
+        is shown once they ran.)"""
+        if trap.cause == CAUSE_ILLEGAL_INSTRUCTION:
+            decoded = decode_cached(trap.insn)
+            method = decoded and INSTRUCTION_HANDLERS.get(decoded[0].name)
+            return INSTRUCTION_REASONS[method] if method else "illegal instruction"
+        if trap.cause == CAUSE_USER_ECALL:
+            return "ecall from U" if guest.hart.priv == Priv.U else "sbi call"
+        if trap.cause in PAGE_FAULT_ACCESS:
+            result, _ = guest.pager.classify(guest.hart, trap.tval,
+                                             PAGE_FAULT_ACCESS[trap.cause])
+            return FAULT_REASONS[result.kind]
+        return "exception"
 
     # ---- exceptions the guest kernel handles
 

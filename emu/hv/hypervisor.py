@@ -10,15 +10,23 @@ guest, which runs in real U-mode, ends `core.run` with an exit. The exit loop is
         -> handle the exit (emulate.py) and apply the outcome, in one place
     -> switch it out when its slice is spent, it blocks in WFI, or it stops.
 
-Nothing here runs per guest instruction: Python runs per exit."""
+Nothing here runs per guest instruction: Python runs per exit.
+
+The loop is a generator (`execute`) so that a debugger can pause it where it is
+and resume it later (`emu hv --debug`, emu/debug/hvtarget.py): with a `monitor`
+set, the loop asks it, at a few points, whether to pause (before an interrupt is
+delivered, before each run of the core, before an exit is handled, after it
+was, and when a guest leaves the hart) and yields what it answers. Without one,
+`run` drains the generator, which never yields."""
 from __future__ import annotations
 
 import enum
 import struct
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Sequence
+from typing import BinaryIO, Callable, Iterator, Sequence
 
 from emu.core import RAM_BASE, Core, Exit, Priv, ffi
 from emu.disasm import disassemble
@@ -38,6 +46,7 @@ DEFAULT_SHADOW_PAGES = 64       # per guest: 256 KiB of shadow tables at most
 TRAP_LOOP_LIMIT = 16            # as the core's (csrc/hart.h)
 RETRY_LIMIT = 8                 # shadow fills at one pc with no progress: a hypervisor bug
 HOST_RAM_MAX = 0x8000_0000
+EXIT_LOG = 256                  # per guest: the last exits, for the debugger's history
 A0, A1 = 10, 11
 _HART = struct.Struct("<34I")   # struct emu_hart: x[32], pc, priv
 
@@ -59,6 +68,20 @@ class GuestEnd:
     reason: EndReason
     status: int = 0
     message: str = ""
+
+
+@dataclass(frozen=True)
+class ExitRecord:
+    """One exit (or injected interrupt) of a guest, as the debugger's history shows
+    it: the host clock and the guest's own instruction count when it happened."""
+    clock: int
+    steps: int
+    pc: int
+    cause: int
+    tval: int
+    insn: int
+    reason: str
+    outcome: str
 
 
 @dataclass
@@ -116,6 +139,7 @@ class Guest:
         self.uart = Uart(console.write, config.input)
         self.devices: list[Device] = [self.uart]
         self.stats = GuestStats()
+        self.exit_log: deque[ExitRecord] = deque(maxlen=EXIT_LOG)
         self.state = GuestState.RUNNABLE
         self.end: GuestEnd | None = None
         self.wake_at = 0                # BLOCKED: the host clock at which it runs again
@@ -216,6 +240,8 @@ class Hypervisor(ExitHandlers):
         self.scheduler = self.scheduler_class(quantum)
         self.idle = 0                   # host instructions skipped with every guest blocked
         self._active: tuple | None = None
+        self.on_hart: Guest | None = None   # the guest switched in, if any
+        self.monitor = None             # a debugger (emu/debug/hvtarget.py), or None
         self._build_handler_tables()
         self.core = self._make_core(configs)
         self.guests = self._make_guests(configs, out, console_dir)
@@ -283,6 +309,12 @@ class Hypervisor(ExitHandlers):
 
     def run(self) -> None:
         """Run until every guest has stopped, or max_insns instructions in all."""
+        for _ in self.execute():
+            pass
+
+    def execute(self) -> Iterator:
+        """The run, as a generator: it yields only what a monitor asks to pause
+        with (see the module's docstring), and ends when the run is over."""
         try:
             while True:
                 live = [g for g in self.guests if g.state is not GuestState.STOPPED]
@@ -300,7 +332,9 @@ class Hypervisor(ExitHandlers):
                     self.idle = min(g.wake_at for g in live) - self.core.steps
                     continue
                 guest, budget = choice
-                self.run_guest(guest, budget if left is None else min(budget, left))
+                yield from self.run_guest(guest, budget if left is None else min(budget, left))
+                if self.monitor:
+                    yield from self.monitor.pauses(guest, "descheduled")
         finally:
             for guest in self.guests:
                 guest.stats.shadow_recycles = guest.pager.recycles
@@ -312,13 +346,17 @@ class Hypervisor(ExitHandlers):
             if guest.state is GuestState.BLOCKED and now >= guest.wake_at:
                 guest.state = GuestState.RUNNABLE
 
-    def run_guest(self, guest: Guest, budget: int) -> int:
-        """Run one guest for up to budget host instructions; returns those used."""
-        core, hart = self.core, guest.hart
+    def run_guest(self, guest: Guest, budget: int) -> Iterator:
+        """Run one guest for up to budget host instructions (a generator, see
+        execute); returns those used."""
+        core, hart, monitor = self.core, guest.hart, self.monitor
         self.switch_in(guest)
+        self.on_hart = guest
         start = now = core.steps
         end = start + budget
         while guest.state is GuestState.RUNNABLE:
+            if monitor:
+                yield from monitor.pauses(guest, "interrupt")
             self.deliver_interrupts(guest)
             self.activate_shadow(guest)
             run_for = end - now
@@ -326,15 +364,25 @@ class Hypervisor(ExitHandlers):
                 break
             if hart.armed:
                 run_for = min(run_for, hart.deadline - hart.time)
+            if monitor:
+                yield from monitor.pauses(guest, "run")
+                run_for = min(run_for, monitor.limit(guest))
             reason = core.run(run_for)
             ran, now = core.steps - now, core.steps
             hart.steps += ran
             # Nothing is delegated, so an exception always ends the run: only the
             # last instruction can have trapped instead of retiring.
             hart.retired += ran - (reason is Exit.TRAP)
+            if monitor and reason is not Exit.BUDGET:
+                yield from monitor.pauses(guest, "exit", reason)
+                if reason is Exit.BREAKPOINT:   # the debugger's, not the guest's
+                    continue
             if reason is not Exit.BUDGET:
                 self.exit(guest, reason)
+                if monitor:
+                    yield from monitor.pauses(guest, "handled", reason)
         self.switch_out(guest)
+        self.on_hart = None
         return now - start
 
     def switch_in(self, guest: Guest) -> None:
@@ -367,6 +415,8 @@ class Hypervisor(ExitHandlers):
             pc = self.core.pc
             self.core.pc = hart.enter_trap(cause, 0, pc)
             guest.stats.injected[cause_name(cause)] += 1
+            guest.exit_log.append(ExitRecord(self.clock, hart.steps, pc, cause, 0, 0,
+                                             "interrupt", "injected"))
             if self.trace:
                 self.trace(f"[{guest.name}] {pc:08x}: -- {cause_name(cause)} injected, "
                            f"to {hart.stvec & ~3:08x}")
@@ -388,6 +438,9 @@ class Hypervisor(ExitHandlers):
                     f"the hypervisor failed handling {cause_name(trap.cause)} at pc "
                     f"{trap.pc:#010x}: {type(error).__name__}: {error}"))
         self.apply(guest, trap, action)
+        guest.exit_log.append(ExitRecord(self.clock, guest.hart.steps, trap.pc, trap.cause,
+                                         trap.tval, trap.insn, action.reason,
+                                         outcome_text(action)))
         if self.trace:
             self._trace_exit(guest, trap, action)
         guest.stats.record(action.reason, describe(trap.insn) if trap.insn else None,
@@ -447,10 +500,16 @@ class Hypervisor(ExitHandlers):
     def _trace_exit(self, guest: Guest, trap: Trap, action: Action) -> None:
         text = disassemble(trap.insn, trap.pc, guest.config.program.labels) \
             if trap.insn else "(no instruction)"
-        did = action.outcome.value
-        if action.outcome is Outcome.INJECT:
-            did += f" {cause_name(action.cause)}, stval {action.tval:#x}"
-        elif action.outcome is Outcome.STOP:
-            did += f": {action.message}"
+        did = outcome_text(action)
         self.trace(f"[{guest.name}] {trap.pc:08x}: {text:<30} {cause_name(trap.cause)}"
                    f" (tval {trap.tval:#x}) -> {action.reason}: {did}")
+
+
+def outcome_text(action: Action) -> str:
+    """What the hypervisor did, as --trace-exits and the debugger say it."""
+    did = action.outcome.value
+    if action.outcome is Outcome.INJECT:
+        did += f" {cause_name(action.cause)}, stval {action.tval:#x}"
+    elif action.outcome is Outcome.STOP:
+        did += f": {action.message}"
+    return did

@@ -195,9 +195,11 @@ class ShadowPager:
 
     # ---- the guest's own table, walked in Python
 
-    def walk(self, hart: VirtualHart, va: int, access: Access) -> Walk | int:
+    def walk(self, hart: VirtualHart, va: int, access: Access,
+             update: bool = True) -> Walk | int:
         """The Sv32 walk of section 4.3.2 over the guest's table in its RAM, setting
-        A and D as the core's walk does; a Walk, or the exception cause."""
+        A and D as the core's walk does (unless update is False: the debugger
+        looks without touching); a Walk, or the exception cause."""
         if not hart.paging:
             return Walk(va, PTE_R | PTE_W | PTE_X, 1)
         table = (hart.satp & 0x3F_FFFF) << 12
@@ -217,7 +219,7 @@ class ShadowPager:
             if level and ppn & 0x3FF:           # a misaligned megapage
                 return PAGE_FAULT[access]
             need = PTE_A | (PTE_D if access == Access.STORE else 0)
-            if pte & need != need:
+            if update and pte & need != need:
                 pte |= need
                 self.ram.write(slot, _WORD.pack(pte))
             offset_mask = (PAGE_SIZE << (10 * level)) - 1
@@ -226,14 +228,23 @@ class ShadowPager:
 
     # ---- a shadow page fault
 
-    def fault(self, hart: VirtualHart, va: int, access: Access) -> FaultResult:
-        walk = self.walk(hart, va, access)
+    def classify(self, hart: VirtualHart, va: int, access: Access,
+                 update: bool = False) -> tuple[FaultResult, Walk | None]:
+        """What a shadow page fault at va is, without filling anything (and, unless
+        update, without setting the guest's A and D bits)."""
+        walk = self.walk(hart, va, access, update)
         if isinstance(walk, int):
-            return FaultResult(Fault.GUEST, walk)
+            return FaultResult(Fault.GUEST, walk), None
         if UART_BASE <= walk.gpa < UART_BASE + UART_SIZE:
-            return FaultResult(Fault.DEVICE, gpa=walk.gpa)
+            return FaultResult(Fault.DEVICE, gpa=walk.gpa), walk
         if not self.ram.contains(walk.gpa):
-            return FaultResult(Fault.GUEST, ACCESS_FAULT[access])
+            return FaultResult(Fault.GUEST, ACCESS_FAULT[access]), walk
+        return FaultResult(Fault.FILLED), walk
+
+    def fault(self, hart: VirtualHart, va: int, access: Access) -> FaultResult:
+        result, walk = self.classify(hart, va, access, update=True)
+        if result.kind is not Fault.FILLED:
+            return result
         try:
             self._fill(hart, va, walk)
         except PoolExhausted:

@@ -96,17 +96,24 @@ class VirtualHart:
         self.deadline = deadline
         self.armed = True
 
-    def pending_interrupt(self) -> int:
+    def pending_interrupt(self, sip: int | None = None) -> int:
         """The interrupt cause the hart takes before its next instruction, or 0.
         Supervisor interrupts are enabled in U always, in S when sstatus.SIE
         (section 4.1.3)."""
-        ready = self.sip & self.sie
+        ready = (self.sip if sip is None else sip) & self.sie
         if not ready or (self.priv == Priv.S and not self.sstatus & SSTATUS_SIE):
             return 0
         for irq in INTERRUPT_PRIORITY:
             if ready & (1 << irq):
                 return INTERRUPT_BIT | irq
         return 0
+
+    def due_interrupt(self) -> int:
+        """The interrupt the hypervisor delivers before the next instruction (a due
+        timer fired, then pending_interrupt), found without changing anything: the
+        debugger's `catch exit interrupt` stops before it is injected."""
+        due = self.armed and self.time >= self.deadline
+        return self.pending_interrupt(self.sip | (SIP_STIP if due else 0))
 
     def can_wake(self) -> bool:
         """Would WFI complete now? Whatever the global enables (section 3.3.3)."""
