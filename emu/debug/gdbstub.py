@@ -320,7 +320,7 @@ class GdbServer:
     def _get_reg(self, number: int) -> str:
         s = self.session
         if number < 32:
-            return le_hex(s.core.x[number])
+            return le_hex(s.registers()[number])
         if number == PC_REGNUM:
             return le_hex(s.pc)
         if CSR_BASE <= number < PRIV_REGNUM:
@@ -336,7 +336,7 @@ class GdbServer:
         elif CSR_BASE <= number < PRIV_REGNUM:
             s.set_csr(CSR_ORDER[number - CSR_BASE], value)
         elif number == PRIV_REGNUM:
-            s.core.priv = value
+            s.set_priv(value)
         else:
             return "E45"
         return "OK"

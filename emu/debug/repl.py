@@ -176,7 +176,7 @@ class Repl(cmd.Cmd):
 
     def banner(self) -> None:
         s = self.session
-        program = s.machine.program
+        program = s.program
         self.say(f"emu debugger: {program.path if program else 'a machine'}, stopped at "
                  f"{s.symbolize(s.pc)} in {s.priv.name}-mode before its first instruction. "
                  "`help` lists the commands.")
@@ -453,7 +453,7 @@ class Repl(cmd.Cmd):
         elif name == "priv":
             self.say(f"priv {s.priv.name}")
         elif name in REGISTERS:
-            value = s.core.x[REGISTERS[name]]
+            value = s.register(name)
             self.say(f"{name:<4} {value:#010x}  {_signed(value)}")
         elif name in CSRS:
             self._show_csr(name)

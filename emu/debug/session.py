@@ -22,18 +22,16 @@ retired or trapped). An interrupt is taken between instructions without moving
 the clock, so the state "at step S" is the one before instruction S executes,
 with any interrupt due at S already taken: the one a continuing run would see.
 
-The hypervisor plugs in later (`emu hv --debug`, `--gdb`). What it will need: a
-Session per guest whose machine-facing calls (registers, CSRs, read/write,
-translate, walk, run) go to the guest's view instead of a bare Machine: its vCPU's
-registers when it is not on the hart, its virtual S-mode CSRs beside the real
-ones, guest-virtual -> guest-physical (the guest's own table) -> host-physical
-(its allocation) for memory and watchpoints, and three walks for `pt` (the
-guest's table, the allocation, the shadow table the hart really uses); a run
-call returning the same Stop as Machine.run, plus a hook before each VM exit is
-handled, used as _host_trap is here (`catch exit`: stop first, let the handler
-run on the next step, and diff the virtual CSRs to show what it emulated);
-breakpoints filtered by the guest on the hart; and, for reverse execution, a
-save/load of the hypervisor's Python state next to the core's."""
+The Session is the one engine for both kinds of target; what differs between them
+is behind a small interface, the *target* (BareTarget here, HvTarget in
+emu/debug/hvtarget.py): its registers, CSRs, privilege, clock, symbols, memory
+(`translate` a virtual address into the space `read_phys` and `write_phys` use)
+and the page-table root for walks. A bare Machine runs here, over the core's
+breakpoints, catches, trap log and checkpoints. Under the hypervisor (`emu hv
+--debug`, `--gdb`) the target is the guest in focus, and running is the
+target's: it pauses the hypervisor's exit loop, per guest (step, continue,
+until, finish, `catch exit`), with the breakpoints, catchpoints and events
+defined here. Reverse execution and watchpoints are for bare machines only."""
 from __future__ import annotations
 
 import enum
@@ -129,6 +127,11 @@ class Event:
     watch: WatchHit | None = None
     status: int = 0
     traps: list[Trap] = field(default_factory=list)     # taken on the way (not caught)
+    # Under the hypervisor: the guest that stopped, a caught VM exit (stopped before
+    # the hypervisor handled it), and the exits on the way.
+    guest: str | None = None
+    exit: object | None = None
+    exits: list = field(default_factory=list)
 
 
 @dataclass
@@ -137,6 +140,10 @@ class Breakpoint:
     addr: int
     temporary: bool = False
     hits: int = 0
+    guest: str | None = None    # under the hypervisor: the guest it is for (None: any)
+
+    def applies(self, guest: str | None) -> bool:
+        return self.guest is None or self.guest == guest
 
 
 @dataclass
@@ -160,14 +167,26 @@ class Catchpoint:
     interrupts: bool
     causes: frozenset[int]      # codes (no interrupt bit); empty: all
     hits: int = 0
+    exits: frozenset[str] | None = None     # `catch exit`: exit reasons; empty: all
 
     def covers(self, cause: int) -> bool:
+        if self.exits is not None:
+            return False
         if bool(cause & INTERRUPT_BIT) != self.interrupts:
             return False
         return not self.causes or (cause & ~INTERRUPT_BIT) in self.causes
 
+    def covers_exit(self, reason: str, cause: int) -> bool:
+        """Under the hypervisor: does this stop a VM exit (an injected interrupt is
+        the exit "interrupt")? `catch trap`/`interrupt` catch by the trap's cause."""
+        if self.exits is not None:
+            return not self.exits or reason in self.exits
+        return self.covers(cause)
+
     @property
     def description(self) -> str:
+        if self.exits is not None:
+            return "exit " + (", ".join(sorted(self.exits)) if self.exits else "(any)")
         kind = "interrupt" if self.interrupts else "trap"
         bit = INTERRUPT_BIT if self.interrupts else 0
         if not self.causes:
@@ -329,41 +348,20 @@ class _Muted(io.RawIOBase):
         return len(data)
 
 
-# ---- the session
+# ---- targets
 
-class Session:
-    """One machine under the debugger."""
+class BareTarget:
+    """A bare Machine as the Session sees it: the hart's registers and CSRs, its
+    virtual memory as the hart translates it now, physical RAM."""
+    hypervised = False
+    key_csrs = KEY_CSRS
 
-    def __init__(self, machine: Machine, reverse: bool = True,
-                 checkpoint_every: int = CHECKPOINT_EVERY, memory_budget: int = MEMORY_BUDGET):
-        self.machine = machine
-        self.core: Core = machine.core
+    def __init__(self, machine: Machine):
+        self.machine, self.core = machine, machine.core
         program = machine.program
+        self.program = program
         self.symbols: dict[str, int] = dict(program.symbols) if program else {}
         self.labels: dict[int, str] = dict(program.labels) if program else {}
-        self.breakpoints: dict[int, Breakpoint] = {}
-        self.watchpoints: dict[int, Watchpoint] = {}
-        self.catchpoints: dict[int, Catchpoint] = {}
-        self._next_number = 1
-        self.ended: Event | None = None           # the program is over
-        self.last_event = Event(Why.START)
-        self.last_trap: Trap | None = None
-        self.checkpoint_every = checkpoint_every
-        self.timeline = Timeline(self.core, memory_budget) if reverse else None
-        self._seen_traps = self.core.trap_count
-        # Traps that M-mode in the host takes (the SBI firmware under --boot s) are
-        # exits the Machine services; a caught one stops before the host handles it,
-        # and the next step or continue lets it (see _host_trap).
-        self._host_pending = None
-        self._host_armed = True
-        machine._on_exit[Exit.TRAP] = self._host_trap(machine._on_exit[Exit.TRAP])
-        self._regs_at_stop = self.registers()
-        self._csrs_at_stop = self.key_csrs()
-        self._regs_pc = self.core.pc
-        self.changed_regs: dict[str, tuple[int, int]] = {}
-        self.changed_csrs: dict[str, tuple[int, int]] = {}
-
-    # ---- state
 
     @property
     def pc(self) -> int:
@@ -377,6 +375,9 @@ class Session:
     def priv(self) -> Priv:
         return self.core.priv
 
+    def set_priv(self, value: int) -> None:
+        self.core.priv = value
+
     def registers(self) -> list[int]:
         return [self.core.x[i] for i in range(32)]
 
@@ -387,23 +388,118 @@ class Session:
             self.core.x[number] = value & 0xFFFF_FFFF
 
     def csr(self, name: str) -> int:
+        return self.core.csr_read(CSRS[name])
+
+    def set_csr(self, name: str, value: int) -> None:
+        self.core.csr_write(CSRS[name], value)
+
+    def translate(self, vaddr: int, access: Access) -> int | None:
+        return self.core.translate(vaddr, access)
+
+    def read_phys(self, addr: int, size: int) -> bytes | None:
+        return self.machine.read_ram(addr, size)
+
+    def write_phys(self, addr: int, data: bytes) -> bool:
+        return self.machine.write_ram(addr, data)
+
+    def context(self) -> str:
+        """The translation context, for messages."""
+        return f"{self.priv.name}-mode, satp {self.csr('satp'):#010x}"
+
+
+# ---- the session
+
+class Session:
+    """One machine (a BareTarget, or a Machine, which becomes one) or one
+    hypervisor (an HvTarget) under the debugger."""
+
+    def __init__(self, target, reverse: bool = True,
+                 checkpoint_every: int = CHECKPOINT_EVERY, memory_budget: int = MEMORY_BUDGET):
+        if isinstance(target, Machine):
+            target = BareTarget(target)
+        self.target = target
+        self.core: Core = target.core
+        self.hv = target if target.hypervised else None
+        self.machine = None if self.hv else target.machine
+        self.breakpoints: dict[int, Breakpoint] = {}
+        self.watchpoints: dict[int, Watchpoint] = {}
+        self.catchpoints: dict[int, Catchpoint] = {}
+        self._next_number = 1
+        self.ended: Event | None = None           # the program is over
+        self.last_event = Event(Why.START)
+        self.last_trap: Trap | None = None
+        self.checkpoint_every = checkpoint_every
+        self.timeline = Timeline(self.core, memory_budget) if reverse and not self.hv else None
+        self._seen_traps = self.core.trap_count
+        # Traps that M-mode in the host takes (the SBI firmware under --boot s) are
+        # exits the Machine services; a caught one stops before the host handles it,
+        # and the next step or continue lets it (see _host_trap).
+        self._host_pending = None
+        self._host_armed = True
+        if self.hv:
+            self.hv.attach(self)
+        else:
+            self.machine._on_exit[Exit.TRAP] = self._host_trap(self.machine._on_exit[Exit.TRAP])
+        self.changed_regs: dict[str, tuple[int, int]] = {}
+        self.changed_csrs: dict[str, tuple[int, int]] = {}
+        self.mark()
+
+    # ---- state, the target's
+
+    @property
+    def program(self):
+        return self.target.program
+
+    @property
+    def symbols(self) -> dict[str, int]:
+        return self.target.symbols
+
+    @property
+    def labels(self) -> dict[int, str]:
+        return self.target.labels
+
+    @property
+    def pc(self) -> int:
+        return self.target.pc
+
+    @property
+    def steps(self) -> int:
+        return self.target.steps
+
+    @property
+    def priv(self) -> Priv:
+        return self.target.priv
+
+    def set_priv(self, value: int) -> None:
+        self.target.set_priv(value)
+
+    def registers(self) -> list[int]:
+        return self.target.registers()
+
+    def register(self, name: str) -> int:
+        return self.registers()[REGISTERS[name]]
+
+    def set_register(self, number: int, value: int) -> None:
+        self.target.set_register(number, value)
+
+    def csr(self, name: str) -> int:
         if name not in CSRS:
             raise DebugError(f"no CSR named {name!r}")
-        return self.core.csr_read(CSRS[name])
+        return self.target.csr(name)
 
     def set_csr(self, name: str, value: int) -> None:
         if name not in CSRS:
             raise DebugError(f"no CSR named {name!r}")
-        self.core.csr_write(CSRS[name], value)
+        self.target.set_csr(name, value)
 
     def key_csrs(self) -> dict[str, int]:
-        return {name: self.core.csr_read(CSRS[name]) for name in KEY_CSRS}
+        return {name: self.target.csr(name) for name in self.target.key_csrs}
 
     # ---- addresses and memory, in the current context
 
-    def address(self, text: str) -> int:
+    def address(self, text: str, symbols: dict[str, int] | None = None) -> int:
         """A number, a symbol, SYMBOL+OFF, SYMBOL-OFF, $pc or $REG (or a bare
-        register name)."""
+        register name); symbols: another table than the target's (a guest's)."""
         text = text.strip()
         if text.startswith("&"):            # gdb's &symbol: the same address
             text = text[1:].strip()
@@ -416,27 +512,30 @@ class Session:
                     offset = int(tail.strip(), 0)
                 except ValueError:
                     break
-                base = self.address(head)
+                base = self.address(head, symbols)
                 return (base + offset if sign == "+" else base - offset) & 0xFFFF_FFFF
         try:
             return int(text, 0) & 0xFFFF_FFFF
         except ValueError:
             pass
-        if text in self.symbols:
-            return self.symbols[text] & 0xFFFF_FFFF
+        symbols = self.symbols if symbols is None else symbols
+        if text in symbols:
+            return symbols[text] & 0xFFFF_FFFF
         name = text[1:] if text.startswith("$") else text
         if name == "pc":
-            return self.core.pc
+            return self.pc
         if name in REGISTERS:
-            return self.core.x[REGISTERS[name]]
+            return self.register(name)
         if text.startswith("$") and name in CSRS:
             return self.csr(name)
+        near = self._near(text, symbols)
         raise DebugError(f"no symbol {text!r} in the program" +
-                         (f" (did you mean {self._near(text)}?)" if self._near(text) else ""))
+                         (f" (did you mean {near}?)" if near else ""))
 
-    def _near(self, text: str) -> str:
+    @staticmethod
+    def _near(text: str, symbols: dict[str, int]) -> str:
         import difflib
-        close = difflib.get_close_matches(text, list(self.symbols), n=1)
+        close = difflib.get_close_matches(text, list(symbols), n=1)
         return close[0] if close else ""
 
     def symbolize(self, addr: int) -> str:
@@ -449,11 +548,10 @@ class Session:
         return f"{addr:#010x} <{self.labels[best]}{f'+{offset:#x}' if offset else ''}>"
 
     def translate(self, vaddr: int, access: Access = Access.LOAD) -> int:
-        paddr = self.core.translate(vaddr, access)
+        paddr = self.target.translate(vaddr, access)
         if paddr is None:
             raise DebugError(f"cannot access memory at {vaddr:#010x}: it is not mapped in the "
-                             f"current context ({self.priv.name}-mode, satp "
-                             f"{self.csr('satp'):#010x})")
+                             f"current context ({self.target.context()})")
         return paddr
 
     def read(self, addr: int, size: int, physical: bool = False,
@@ -463,7 +561,7 @@ class Session:
         while size > 0:
             chunk = min(size, PAGE - (addr % PAGE))
             paddr = addr if physical else self.translate(addr, access)
-            part = self.machine.read_ram(paddr, chunk)
+            part = self.target.read_phys(paddr, chunk)
             if part is None:
                 raise DebugError(f"cannot access memory at {addr:#010x}" +
                                  ("" if physical or paddr == addr else f" (physical {paddr:#x})")
@@ -477,7 +575,7 @@ class Session:
         while offset < len(data):
             chunk = min(len(data) - offset, PAGE - (addr % PAGE))
             paddr = addr if physical else self.translate(addr, Access.STORE)
-            if not self.machine.write_ram(paddr, data[offset:offset + chunk]):
+            if not self.target.write_phys(paddr, data[offset:offset + chunk]):
                 raise DebugError(f"cannot write memory at {addr:#010x}: not RAM")
             addr, offset = (addr + chunk) & 0xFFFF_FFFF, offset + chunk
 
@@ -495,11 +593,14 @@ class Session:
 
     # ---- page tables
 
-    def walk(self, vaddr: int) -> tuple[list[PtLevel], int | None, str]:
-        """The Sv32 walk of vaddr through satp's table, level by level, as the
-        hardware does it (privileged spec 4.3.2): the levels, the physical address
-        (None on a fault) and what happened."""
-        satp = self.csr("satp")
+    def walk(self, vaddr: int, satp: int | None = None,
+             read=None) -> tuple[list[PtLevel], int | None, str]:
+        """The Sv32 walk of vaddr through satp's table (the target's satp, and its
+        physical memory, unless given), level by level, as the hardware does it
+        (privileged spec 4.3.2): the levels, the physical address (None on a fault)
+        and what happened."""
+        satp = self.csr("satp") if satp is None else satp
+        read = read or self.target.read_phys
         if not satp >> 31:
             return [], vaddr, "satp.MODE is Bare: no translation, physical = virtual"
         table = (satp & 0x3F_FFFF) << 12
@@ -507,7 +608,7 @@ class Session:
         for level in (1, 0):
             index = (vaddr >> (12 + 10 * level)) & 0x3FF
             where = table + 4 * index
-            data = self.machine.read_ram(where, 4)
+            data = read(where, 4)
             if data is None:
                 return levels, None, f"the level-{level} table at {table:#x} is not in RAM: " \
                     "an access fault"
@@ -527,15 +628,18 @@ class Session:
                 "a 4 MiB megapage" if level else "a 4 KiB page"
         return levels, None, "no leaf at level 0: a page fault"
 
-    def mappings(self, limit: int = 256) -> list[tuple[int, int, int, int]]:
-        """The leaves of the current page table: (va, pa, size, pte), in va order."""
-        satp = self.csr("satp")
+    def mappings(self, limit: int = 256, satp: int | None = None,
+                 read=None) -> list[tuple[int, int, int, int]]:
+        """The leaves of the current page table (or satp's, in read's memory):
+        (va, pa, size, pte), in va order."""
+        satp = self.csr("satp") if satp is None else satp
+        read = read or self.target.read_phys
         if not satp >> 31:
             return []
         found = []
         root = (satp & 0x3F_FFFF) << 12
         for i in range(1024):
-            pte = int.from_bytes(self.machine.read_ram(root + 4 * i, 4) or bytes(4), "little")
+            pte = int.from_bytes(read(root + 4 * i, 4) or bytes(4), "little")
             if not pte & PTE_V:
                 continue
             if pte & (PTE_R | PTE_X):
@@ -543,8 +647,7 @@ class Session:
                 continue
             table = (pte >> 10) << 12
             for j in range(1024):
-                leaf = int.from_bytes(self.machine.read_ram(table + 4 * j, 4) or bytes(4),
-                                      "little")
+                leaf = int.from_bytes(read(table + 4 * j, 4) or bytes(4), "little")
                 if leaf & PTE_V and leaf & (PTE_R | PTE_X):
                     found.append(((i << 22) | (j << 12), (leaf >> 10) << 12, 1 << 12, leaf))
                 if len(found) >= limit:
@@ -558,15 +661,19 @@ class Session:
         self._next_number += 1
         return number
 
-    def break_add(self, addr: int, temporary: bool = False) -> Breakpoint:
+    def break_add(self, addr: int, temporary: bool = False,
+                  guest: str | None = None) -> Breakpoint:
         if addr % 4:
             raise DebugError(f"{addr:#x} is not 4-byte aligned: no instruction starts there")
-        bp = Breakpoint(self._number(), addr, temporary)
+        bp = Breakpoint(self._number(), addr, temporary, guest=guest)
         self.breakpoints[bp.number] = bp
         self.core.break_add(addr)
         return bp
 
     def watch_add(self, vaddr: int, length: int, kind: Watch) -> Watchpoint:
+        if self.hv:
+            raise DebugError("watchpoints are not available in hv mode (`catch exit mmio`, "
+                             "breakpoints and `x` are)")
         if not 1 <= length <= PAGE:
             raise DebugError(f"a watchpoint covers 1 to {PAGE} bytes, not {length}")
         if (vaddr % PAGE) + length > PAGE:
@@ -595,13 +702,19 @@ class Session:
                 return True
         return False
 
-    def catch_add(self, interrupts: bool, causes: frozenset[int]) -> Catchpoint:
-        cp = Catchpoint(self._number(), interrupts, causes)
+    def catch_add(self, interrupts: bool, causes: frozenset[int],
+                  exits: frozenset[str] | None = None) -> Catchpoint:
+        if exits is not None and not self.hv:
+            raise DebugError("`catch exit` is for the hypervisor (emu hv --debug): a bare "
+                             "machine has no VM exits; `catch trap` catches its traps")
+        cp = Catchpoint(self._number(), interrupts, causes, exits=exits)
         self.catchpoints[cp.number] = cp
         self._sync_catches()
         return cp
 
     def _sync_catches(self, enabled: bool = True) -> None:
+        if self.hv:             # the hypervisor sees every trap: it catches them itself
+            return
         masks = [0, 0]
         for cp in self.catchpoints.values() if enabled else ():
             masks[cp.interrupts] |= 0xFFFF_FFFF if not cp.causes else \
@@ -643,6 +756,8 @@ class Session:
     # ---- running
 
     def _check_running(self) -> None:
+        if self.ended and self.hv:
+            raise DebugError("every guest has stopped: nothing runs any more")
         if self.ended:
             raise DebugError(f"the program is not running: {self.ended.message or 'it ended'}"
                              + (" (reverse-step or reverse-continue go back)"
@@ -780,21 +895,28 @@ class Session:
         return None
 
     def _stopped(self, event: Event) -> None:
+        if self._whose != self._focus_name():       # another guest: nothing to compare
+            self.mark()
         regs, csrs = self.registers(), self.key_csrs()
         names = ["pc", *ABI_NAMES]
         old_regs = [self._regs_pc, *self._regs_at_stop]
-        new_regs = [self.core.pc, *regs]
+        new_regs = [self.pc, *regs]
         self.changed_regs = {names[i]: (old_regs[i], new_regs[i]) for i in range(1, 33)
                              if old_regs[i] != new_regs[i]}
         self.changed_csrs = {n: (self._csrs_at_stop[n], v) for n, v in csrs.items()
                              if self._csrs_at_stop[n] != v}
-        self._regs_at_stop, self._csrs_at_stop, self._regs_pc = regs, csrs, self.core.pc
+        self._regs_at_stop, self._csrs_at_stop, self._regs_pc = regs, csrs, self.pc
         self.last_event = event
 
     def mark(self) -> None:
-        """The present becomes the reference for 'changed' (at the start)."""
+        """The present becomes the reference for 'changed' (at the start, and when
+        the focus moves to another guest)."""
         self._regs_at_stop, self._csrs_at_stop = self.registers(), self.key_csrs()
-        self._regs_pc = self.core.pc
+        self._regs_pc = self.pc
+        self._whose = self._focus_name()
+
+    def _focus_name(self) -> str | None:
+        return self.hv.focus.name if self.hv else None
 
     def step(self, count: int = 1) -> Event:
         """Execute count instructions; stops early at breakpoints, watchpoints and
@@ -803,6 +925,8 @@ class Session:
         self._check_running()
         if count < 1:
             raise DebugError("the count must be at least 1")
+        if self.hv:
+            return self._hv_stopped(self.hv.step(count))
         if self._host_pending is not None:
             stop = self._finish_host()
             if stop is not None:
@@ -824,11 +948,22 @@ class Session:
 
     def cont(self, interrupt=None) -> Event:
         self._check_running()
+        if self.hv:
+            return self._hv_stopped(self.hv.cont(interrupt))
         return self._event(self._run(None, interrupt), Why.INTERRUPTED)
+
+    def _hv_stopped(self, event: Event) -> Event:
+        """A stop of the hypervisor: the session ends when every guest has."""
+        if event.why is Why.EXIT:
+            self.ended = event
+        self._stopped(event)
+        return event
 
     def until(self, addr: int) -> Event:
         """Continue to addr (or an earlier stop)."""
         self._check_running()
+        if self.hv:
+            return self._hv_stopped(self.hv.until(addr))
         present = addr in {b.addr for b in self.breakpoints.values()}
         self.core.break_add(addr)
         try:
@@ -845,6 +980,8 @@ class Session:
         M-mode handler, SRET in S), counting nested traps; stops early at
         breakpoints, watchpoints and caught traps."""
         self._check_running()
+        if self.hv:
+            return self._hv_stopped(self.hv.finish())
         level = self.core.priv
         if level == Priv.U:
             raise DebugError("finish: the hart is in U-mode, not in a trap handler")
@@ -876,6 +1013,10 @@ class Session:
     # ---- going back
 
     def _need_timeline(self) -> Timeline:
+        if self.hv:
+            raise DebugError("reverse execution is not available in hv mode: going back "
+                             "would need the hypervisor's own state saved beside the "
+                             "core's (`history` shows each guest's last exits)")
         if self.timeline is None:
             raise DebugError("reverse execution is off for this session")
         return self.timeline
