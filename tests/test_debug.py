@@ -292,7 +292,7 @@ def test_bad_input_gives_a_message_and_the_session_goes_on(tmp_path):
                     "error: no CSR named 'mstatu' (did you mean mstatus?)",
                     "error: unknown trap cause 'nonsense'",
                     "is an interrupt: use `catch interrupt`",
-                    "(`catch exit` is for hv mode)",
+                    "`catch exit` is for the hypervisor (emu hv --debug)",
                     "error: catch what?",
                     "error: expected a count, not 'lots'",
                     "error: no breakpoint, watchpoint or catchpoint number 99",

@@ -17,7 +17,7 @@ from emu.options import input_callback, load_program, size_callback
 from emu.platform import Console
 
 
-class _TextSink(io.RawIOBase):
+class TextSink(io.RawIOBase):
     """The guest's console bytes, into the debugger's text output, in order."""
 
     def __init__(self, stream):
@@ -59,21 +59,32 @@ def _options(function):
 def debug_command(program, boot, mem, data, script, batch, no_reverse):
     """Debug PROGRAM (an RV32 ELF or an assembly source) instruction by instruction:
     breakpoints, watchpoints, catching traps, page tables, reverse stepping."""
-    from emu.debug.repl import Repl, history_path
     from emu.debug.session import Session
-    lines = None
-    if script is not None:
-        try:
-            lines = script.read_text().splitlines()
-        except OSError as error:
-            raise click.ClickException(f"cannot read {script}: {error.strerror}") from None
-    stdout = sys.stdout
-    interactive = not batch and sys.stdin.isatty() and stdout.isatty()
+    lines = read_script(script)
     try:
-        machine = _machine(program, boot, mem, data, _TextSink(stdout))
+        machine = _machine(program, boot, mem, data, TextSink(sys.stdout))
         session = Session(machine, reverse=not no_reverse)
     except EmuError as error:
         raise click.ClickException(str(error)) from None
+    interact(session, lines, batch)
+
+
+def read_script(script: Path | None) -> list[str] | None:
+    """The commands of -x FILE."""
+    if script is None:
+        return None
+    try:
+        return script.read_text().splitlines()
+    except OSError as error:
+        raise click.ClickException(f"cannot read {script}: {error.strerror}") from None
+
+
+def interact(session, lines: list[str] | None, batch: bool) -> None:
+    """The REPL over a session: the banner, the -x commands, then the terminal
+    (or stdin) unless --batch. `emu debug` and `emu hv --debug` share it."""
+    from emu.debug.repl import Repl, history_path
+    stdout = sys.stdout
+    interactive = not batch and sys.stdin.isatty() and stdout.isatty()
     repl = Repl(session, stdout=stdout, color=interactive,
                 history_file=history_path() if interactive else None)
     repl.banner()
@@ -99,11 +110,19 @@ def debug_command(program, boot, mem, data, script, batch, no_reverse):
 def gdbserver_command(program, boot, mem, data, port):
     """Serve PROGRAM to gdb (the GDB remote serial protocol): it waits halted at its
     entry for `target remote :PORT`, and ends when gdb detaches or kills it."""
-    from emu.debug.gdbstub import GdbServer
     from emu.debug.session import Session
     try:
         machine = _machine(program, boot, mem, data, sys.stdout.buffer)
         session = Session(machine)
+    except EmuError as error:
+        raise click.ClickException(str(error)) from None
+    serve_gdb(session, port)
+
+
+def serve_gdb(session, port: int) -> None:
+    """Serve the session to one gdb on 127.0.0.1:PORT (`emu gdbserver`, `emu hv --gdb`)."""
+    from emu.debug.gdbstub import GdbServer
+    try:
         server = GdbServer(session, port)
     except EmuError as error:
         raise click.ClickException(str(error)) from None

@@ -16,7 +16,13 @@ SIGBUS for misaligned ones, SIGTRAP for the rest and for breakpoints, SIGALRM fo
 timer interrupts), a `cause:` field in the stop reply, and a console line (an O
 packet) naming the cause, tval and epc. A watchpoint is reported with the hart
 just before the accessing instruction (reverse-stepped back one), because gdb
-treats RISC-V watchpoints as triggering before the access and steps over it."""
+treats RISC-V watchpoints as triggering before the access and steps over it.
+
+Under the hypervisor (`emu hv --gdb`) each guest is a thread, numbered from 1 in
+the order the guests were given (qfThreadInfo, qThreadExtraInfo with its name
+and state, Hg/Hc to pick one, T to ask whether it exists); registers and memory
+are the picked guest's (guest-virtual), stop replies name the guest that
+stopped (`thread:N;`), and `monitor guest NAME` moves the focus too."""
 from __future__ import annotations
 
 import io
@@ -243,27 +249,37 @@ class GdbServer:
         if packet.startswith("qXfer:features:read:"):
             return self._xfer(packet[len("qXfer:features:read:"):])
         if packet == "?":
-            return self._stop_reply(self.last_event) if self.last_event else "S05"
+            if self.last_event is None and not self.session.hv:
+                return "S05"
+            return self._stop_reply(self.last_event or Event(Why.START))
         if packet.startswith("qRcmd,"):
             return self._monitor(bytes.fromhex(packet[6:]).decode(errors="replace"))
         if packet in ("qAttached",):
             return "1"
         if packet == "qC":
-            return "QC1"
+            return f"QC{self._thread():x}"
         if packet == "qfThreadInfo":
-            return "m1"
+            return "m" + ",".join(f"{i:x}" for i in self._threads())
         if packet == "qsThreadInfo":
             return "l"
+        if packet.startswith("qThreadExtraInfo,"):
+            return self._thread_info(int(packet.split(",")[1], 16)).encode().hex()
         if packet.startswith("qSymbol"):
             return "OK"
         if packet == "vCont?":
             return "vCont;c;C;s;S"
         if packet.startswith("vCont;"):
-            action = packet[6:].split(";")[0].split(":")[0]
+            action, _, thread = packet[6:].split(";")[0].partition(":")
+            if thread and action[0].lower() == "s":
+                self._select(thread)
             return self._resume(action[0].lower() == "s")
         if packet.startswith("vMustReplyEmpty") or packet.startswith("v"):
             return ""
-        if head in "Hh" or head == "T":
+        if head == "H" and len(packet) > 2:
+            return self._select(packet[2:])
+        if head == "T":
+            return "OK" if int(packet[1:], 16) in self._threads() else "E01"
+        if head == "h":
             return "OK"
         if head == "g":
             return "".join(le_hex(v) for v in s.registers()) + le_hex(s.pc)
@@ -363,11 +379,43 @@ class GdbServer:
             s.delete(self.watches.pop(key))
         return "OK"
 
+    # ---- threads: the hypervisor's guests (a bare machine is thread 1)
+
+    def _threads(self) -> list[int]:
+        hv = self.session.hv
+        return list(range(1, len(hv.hv.guests) + 1)) if hv else [1]
+
+    def _thread(self) -> int:
+        hv = self.session.hv
+        return hv.guest_id(hv.focus) if hv else 1
+
+    def _thread_info(self, number: int) -> str:
+        hv = self.session.hv
+        if not hv:
+            return "the hart"
+        guest = hv.guest_by_id(number)
+        return f"{guest.name} ({hv.state(guest)}, virtual {guest.hart.priv.name}-mode)"
+
+    def _select(self, thread: str) -> str:
+        """Hg/Hc N, vCont's thread: -1 (all) and 0 (any) keep the focus."""
+        number = int(thread, 16) if thread != "-1" else -1
+        if number in (-1, 0):
+            return "OK"
+        if number not in self._threads():
+            return "E01"
+        if self.session.hv:
+            self.session.hv.set_focus(self.session.hv.guest_by_id(number))
+        return "OK"
+
     def _resume(self, step: bool) -> str | None:
         s = self.session
         if s.ended:
             return self._stop_reply(s.ended)
         event = s.step(1) if step else s.cont(self._poll_interrupt)
+        while event.why is Why.GUEST_END and not self.done:
+            # gdb has no use for a stop at a thread's end: say it, and go on.
+            self._console(f"emu: guest {event.guest} {event.message}\n")
+            event = s.step(1) if step and not s.ended else s.cont(self._poll_interrupt)
         if self.done:
             return None
         if event.why is Why.WATCH and event.watch and s.timeline is not None:
@@ -392,6 +440,14 @@ class GdbServer:
         if event.why is Why.EXIT:
             return f"W{event.status & 0xFF:02x}"
         pc = f"{PC_REGNUM:02x}:{le_hex(s.pc)};"
+        if s.hv:
+            pc += f"thread:{self._thread():x};"
+        if event.why is Why.CAUGHT and event.exit:
+            e = event.exit
+            self._console(f"emu: [{e.guest}] caught exit: {e.reason} at {e.pc:#010x} (cause "
+                          f"{e.cause:#x}, tval {e.tval:#x}); the hypervisor handles it when "
+                          "the guest goes on\n")
+            return f"T{signal_for(e.cause):02x}{pc}"
         if event.why is Why.CAUGHT and event.trap:
             return f"T{signal_for(event.trap.cause):02x}{pc}cause:{event.trap.cause:x};"
         if event.why is Why.WATCH and event.watch:

@@ -4,7 +4,12 @@ short aliases, over a Session (emu/debug/session.py).
 It reads from stdin and writes to stdout given to it, so tests drive it with
 StringIO (as py65's monitor tests do). Enter repeats the last command; tab
 completes commands, symbols, CSR names and trap causes; colour only when asked
-(the CLI asks on a terminal, never in --batch)."""
+(the CLI asks on a terminal, never in --batch).
+
+Under the hypervisor (`emu hv --debug`) the same commands work on the guest in
+focus, and a few more exist: `guest NAME`, `info guests`, `break GUEST:ADDR`,
+`catch exit [REASON...]`; `csr` shows the real CSRs beside the guest's, `pt` the
+three mappings, `history` the guest's exits."""
 from __future__ import annotations
 
 import cmd
@@ -12,11 +17,12 @@ import os
 from pathlib import Path
 from typing import TextIO
 
-from emu.core import Access, Priv, Watch
+from emu.core import RAM_BASE, Access, Priv, Watch
 from emu.debug.session import (CAUSE_ALIASES, CAUSE_SLUGS, KEY_CSRS, DebugError, Event,
                                Session, Trap, Why, parse_causes, pte_flags)
 from emu.disasm import disassemble
 from emu.errors import EmuError
+from emu.hv.emulate import EXIT_REASONS
 from emu.isa import CSRS, INTERRUPT_BIT, REGISTERS, cause_name
 from emu.isa.instructions import ABI_NAMES
 
@@ -80,6 +86,7 @@ class Repl(cmd.Cmd):
         self._x_format = ("x", "w")
         self._x_next: int | None = None
         self.quitting = False
+        self._shown_focus = session.hv.focus.name if session.hv else None
 
     # ---- plumbing
 
@@ -166,8 +173,14 @@ class Repl(cmd.Cmd):
     def complete_catch(self, text, line, begidx, endidx):
         words = line[:begidx].split()
         if len(words) <= 1:
-            return [w for w in ("trap", "interrupt") if w.startswith(text)]
+            return [w for w in ("trap", "interrupt", "exit") if w.startswith(text)]
+        if words[1] == "exit":
+            return sorted(w for w in EXIT_SLUGS if w.startswith(text))
         return sorted(w for w in list(CAUSE_SLUGS) + list(CAUSE_ALIASES) if w.startswith(text))
+
+    def complete_guest(self, text, *ignored):
+        hv = self.session.hv
+        return sorted(g.name for g in hv.hv.guests if g.name.startswith(text)) if hv else []
 
     def complete_info(self, text, *ignored):
         return [t for t in INFO_TOPICS if t.startswith(text)]
@@ -176,6 +189,14 @@ class Repl(cmd.Cmd):
 
     def banner(self) -> None:
         s = self.session
+        if s.hv:
+            guests = ", ".join(f"{g.name} ({s.hv.guest_id(g)})" for g in s.hv.hv.guests)
+            self.say(f"emu debugger: the hypervisor with guests {guests}; focus on "
+                     f"{s.hv.focus.name}, stopped at {s.symbolize(s.pc)} in virtual "
+                     f"{s.priv.name}-mode before its first instruction. `help` lists the "
+                     "commands, `info guests` the guests.")
+            self.say(self._where())
+            return
         program = s.program
         self.say(f"emu debugger: {program.path if program else 'a machine'}, stopped at "
                  f"{s.symbolize(s.pc)} in {s.priv.name}-mode before its first instruction. "
@@ -184,7 +205,8 @@ class Repl(cmd.Cmd):
 
     def _where(self) -> str:
         s = self.session
-        return f"=> {s.symbolize(s.pc)} [{s.priv.name}]:  {s.disassemble(s.pc)}"
+        guest = f"[{s.hv.focus.name}] " if s.hv else ""
+        return f"=> {guest}{s.symbolize(s.pc)} [{s.priv.name}]:  {s.disassemble(s.pc)}"
 
     def _trap_lines(self, trap: Trap, indent: str = "  ") -> list[str]:
         s = self.session
@@ -210,7 +232,20 @@ class Repl(cmd.Cmd):
         """What every stop prints: why, the traps on the way, where, what changed."""
         s, st = self.session, self.style
         why = event.why
-        if why is Why.BREAKPOINT:
+        if s.hv and s.hv.focus.name != self._shown_focus:
+            self._shown_focus = s.hv.focus.name
+            self.say(f"[Switching to guest {s.hv.focus.name}]")
+        if why is Why.CAUGHT and event.exit:
+            number = f" {event.breakpoint}" if event.breakpoint else ""
+            self.say(st.head(f"Catchpoint{number}: caught exit: {event.exit.reason}"))
+            for line in self._exit_lines(event.exit):
+                self.say(line)
+        elif why is Why.GUEST_END:
+            self.say(st.head(f"Guest {event.guest} {event.message}"))
+        elif why is Why.EXIT and s.hv:
+            self.say(st.head(f"The hypervisor ended: {event.message}"))
+            return
+        elif why is Why.BREAKPOINT:
             number = f" {event.breakpoint}" if event.breakpoint else ""
             self.say(st.head(f"Breakpoint{number}, {s.symbolize(s.pc)}"))
         elif why is Why.CAUGHT and event.trap:
@@ -258,6 +293,12 @@ class Repl(cmd.Cmd):
                              f"({PRIV.get(trap.from_priv)}-mode -> {to}), tval {trap.tval:#x}")
             else:
                 self.say(f"-- {len(event.traps)} traps taken on the way (`history` lists them)")
+        exits = [(g, r) for g, r in event.exits if not (why is Why.STEP and event.message)]
+        if len(exits) <= 3:
+            for name, record in exits:
+                self.say(f"-- exit [{name}]: {self._record_text(record)}")
+        else:
+            self.say(f"-- {len(exits)} exits on the way (`history` lists the guest's)")
         self.say(self._where())
         self._changes()
 
@@ -327,20 +368,32 @@ class Repl(cmd.Cmd):
     # ---- breakpoints and friends
 
     def do_break(self, arg):
-        """break ADDR|SYMBOL|SYMBOL+OFF  [b]: stop before the instruction there."""
-        if not arg.strip():
-            raise DebugError("break needs an address: break ADDR|SYMBOL|SYMBOL+OFF")
-        s = self.session
-        bp = s.break_add(s.address(arg))
-        self.say(f"Breakpoint {bp.number} at {s.symbolize(bp.addr)}")
+        """break [GUEST:]ADDR|SYMBOL|SYMBOL+OFF  [b]: stop before the instruction there.
+        Under the hypervisor a breakpoint is for one guest: GUEST's (`break
+        ticks:handler`), or without GUEST the guest in focus's."""
+        self._break(arg, False)
 
     def do_tbreak(self, arg):
-        """tbreak ADDR: a breakpoint that is deleted when it is hit."""
+        """tbreak [GUEST:]ADDR: a breakpoint that is deleted when it is hit."""
+        self._break(arg, True)
+
+    def _break(self, arg: str, temporary: bool) -> None:
         if not arg.strip():
-            raise DebugError("tbreak needs an address")
-        s = self.session
-        bp = s.break_add(s.address(arg), temporary=True)
-        self.say(f"Temporary breakpoint {bp.number} at {s.symbolize(bp.addr)}")
+            raise DebugError("break needs an address: break [GUEST:]ADDR|SYMBOL|SYMBOL+OFF")
+        s, text, guest, labels = self.session, arg.strip(), None, None
+        symbols = None
+        if s.hv:
+            name, colon, rest = text.partition(":")
+            if colon:
+                found = s.hv.guest(name.strip())
+                guest, text = found.name, rest
+                symbols, labels = found.config.program.symbols, found.config.program.labels
+            else:
+                guest = s.hv.focus.name
+        bp = s.break_add(s.address(text, symbols), temporary=temporary, guest=guest)
+        what = "Temporary breakpoint" if temporary else "Breakpoint"
+        where = s.symbolize(bp.addr, labels) + (f" in guest {guest}" if guest else "")
+        self.say(f"{what} {bp.number} at {where}")
 
     def do_delete(self, arg):
         """delete [N...]  [d]: delete breakpoints, watchpoints, catchpoints by number
@@ -384,20 +437,28 @@ class Repl(cmd.Cmd):
         self._watch(arg, Watch.ACCESS, "awatch")
 
     def do_catch(self, arg):
-        """catch trap [CAUSE...] | catch interrupt [CAUSE...]: stop the moment a trap
-        is taken, before the handler's first instruction. CAUSE: a number, a name
-        (illegal-instruction, load-page-fault, machine-timer-interrupt...), a unique
-        prefix, or ecall, page-fault, access-fault, misaligned, timer, software.
-        No cause: every exception (or interrupt). `catch` alone lists catchpoints."""
+        """catch trap [CAUSE...] | catch interrupt [CAUSE...] | catch exit [REASON...]:
+        stop the moment a trap is taken, before the handler's first instruction.
+        CAUSE: a number, a name (illegal-instruction, load-page-fault,
+        machine-timer-interrupt...), a unique prefix, or ecall, page-fault,
+        access-fault, misaligned, timer, software. No cause: every exception (or
+        interrupt). Under the hypervisor, `catch exit` stops at a VM exit before the
+        hypervisor handles it (the next step shows what it did); REASON: csr, sret,
+        wfi, sfence.vma, sbi-call, ecall-from-u, shadow-fill, guest-page-fault, mmio,
+        exception, illegal-instruction, interrupt (an injection), or page-fault (the
+        three kinds). `catch` alone lists catchpoints."""
         words = arg.split()
         if not words:
             self._list_points(catch_only=True)
             return
         kind, causes = words[0], words[1:]
+        if kind == "exit":
+            cp = self.session.catch_add(False, frozenset(), parse_exits(causes))
+            self.say(f"Catchpoint {cp.number}: {cp.description}")
+            return
         if kind not in ("trap", "interrupt", "exception"):
-            raise DebugError(f"catch what? `catch trap [CAUSE...]` or `catch interrupt "
-                             f"[CAUSE...]`, not {kind!r}" +
-                             (" (`catch exit` is for hv mode)" if kind == "exit" else ""))
+            raise DebugError(f"catch what? `catch trap [CAUSE...]`, `catch interrupt "
+                             f"[CAUSE...]` or `catch exit [REASON...]`, not {kind!r}")
         interrupts = kind == "interrupt"
         cp = self.session.catch_add(interrupts, parse_causes(causes, interrupts))
         self.say(f"Catchpoint {cp.number}: {cp.description}")
@@ -407,8 +468,10 @@ class Repl(cmd.Cmd):
         rows = []
         if not catch_only:
             for bp in s.breakpoints.values():
+                labels = s.hv.guest(bp.guest).config.program.labels if bp.guest else None
+                where = (f"{bp.guest}:" if bp.guest else "") + s.symbolize(bp.addr, labels)
                 rows.append((bp.number, "tbreakpoint" if bp.temporary else "breakpoint",
-                             s.symbolize(bp.addr), bp.hits))
+                             where, bp.hits))
             for wp in s.watchpoints.values():
                 where = f"{wp.vaddr:#010x} len {wp.length}" + \
                     ("" if wp.paddr == wp.vaddr else f" (phys {wp.paddr:#010x})")
@@ -465,6 +528,9 @@ class Repl(cmd.Cmd):
         with its fields decoded; with VALUE, write it."""
         words = arg.split()
         s = self.session
+        if s.hv:
+            self._csr_side_by_side(words)
+            return
         if not words:
             for name in KEY_CSRS:
                 value = s.csr(name)
@@ -482,6 +548,29 @@ class Repl(cmd.Cmd):
         if len(words) > 1:
             s.set_csr(name, self._count(words[1]))
         self._show_csr(name)
+
+    def _csr_side_by_side(self, words: list[str]) -> None:
+        """Under the hypervisor: the real CSR (the hart's, as the hypervisor set it
+        for the guest on it) beside the guest's virtual one."""
+        s, hv = self.session, self.session.hv
+        names = list(KEY_CSRS)
+        if words:
+            name = words[0].lstrip("$")
+            if name not in CSRS:
+                raise DebugError(f"no CSR named {name!r}")
+            if len(words) > 1:
+                s.set_csr(name, self._count(words[1]))
+            names = [name]
+        self.say(f"{'CSR':<9} {'real (the hart)':<17} virtual (guest {hv.focus.name})")
+        for name in names:
+            real = s.core.csr_read(CSRS[name])
+            virtual = hv.virtual_csr(name)
+            text = "-" if virtual is None else f"{virtual:#010x}"
+            if name in s.changed_csrs:
+                text = self.style.changed(text)
+            shown = virtual if virtual is not None else real
+            self.say(f"{name:<9} {real:#010x}        {text:<11} "
+                     f"{self._decode(name, shown)}".rstrip())
 
     def _show_csr(self, name: str) -> None:
         value = self.session.csr(name)
@@ -539,11 +628,24 @@ class Repl(cmd.Cmd):
             self._list_points()
         elif topic == "trap":
             self._info_trap()
-        else:
+        elif not self.session.hv:
             self.say("No guests: this is a bare machine (`emu hv --debug` debugs guests).")
+        else:
+            self._info_guests()
 
     def _info_trap(self) -> None:
         s = self.session
+        if s.hv:
+            history = s.hv.history()
+            if not history:
+                self.say(f"Guest {s.hv.focus.name} has had no exit yet.")
+                return
+            record = history[-1]
+            self.say(f"The last exit of guest {s.hv.focus.name}, at its instruction "
+                     f"{record.steps:,}: {self._record_text(record)}")
+            self.say(f"  cause {record.cause:#x} ({cause_name(record.cause)}), tval "
+                     f"{record.tval:#010x}")
+            return
         trap = s.last_trap or (s.trap_history()[-1] if s.trap_history() else None)
         if trap is None:
             self.say("No trap has been taken yet.")
@@ -562,6 +664,14 @@ class Repl(cmd.Cmd):
         count at which each was taken."""
         count = self._count(arg, 10)
         s = self.session
+        if s.hv:
+            records = s.hv.history()[-count:] if count > 0 else []
+            if not records:
+                self.say(f"No exits yet in guest {s.hv.focus.name}.")
+            for record in records:
+                self.say(f"  step {record.steps:>10}  [{s.hv.focus.name}] "
+                         f"{self._record_text(record)}")
+            return
         traps = s.trap_history()[-count:] if count > 0 else []
         if not traps:
             self.say("No traps yet.")
@@ -570,6 +680,64 @@ class Repl(cmd.Cmd):
             to = "host" if trap.handler == 0 else PRIV.get(trap.to_priv, "?")
             self.say(f"  step {trap.steps:>10}  {PRIV.get(trap.from_priv, '?')}->{to}  "
                      f"{trap.name:<32} epc {s.symbolize(trap.epc)}  tval {trap.tval:#x}")
+
+    # ---- the hypervisor's guests
+
+    def _need_hv(self, what: str):
+        if not self.session.hv:
+            raise DebugError(f"{what} is for the hypervisor (emu hv --debug): this is a bare "
+                             "machine")
+        return self.session.hv
+
+    def do_guest(self, arg):
+        """guest [NAME|N]: put guest NAME (or number N) in focus: the registers, memory,
+        breakpoints without a guest and stepping are then its."""
+        hv = self._need_hv("guest")
+        name = arg.strip()
+        if name:
+            guest = hv.guest_by_id(int(name)) if name.isdigit() else hv.guest(name)
+            hv.set_focus(guest)
+        self._shown_focus = hv.focus.name
+        guest = hv.focus
+        self.say(f"Focus on guest {guest.name} ({hv.guest_id(guest)}): {hv.state(guest)}, "
+                 f"virtual {guest.hart.priv.name}-mode, {guest.hart.steps:,} instructions")
+        self.say(self._where())
+
+    def _info_guests(self) -> None:
+        hv = self._need_hv("info guests")
+        self.say(f"  Id  {'Guest':<12} {'State':<19} {'pc':<30} priv  exits  instructions")
+        for guest in hv.hv.guests:
+            mark = "*" if guest is hv.focus else " "
+            _, pc = hv.hart_of(guest)
+            where = self._at(guest, pc)
+            self.say(f"{mark} {hv.guest_id(guest):>2}  {guest.name:<12} {hv.state(guest):<19} "
+                     f"{where:<30} {guest.hart.priv.name:<4}  {guest.stats.exit_count:>5}  "
+                     f"{guest.hart.steps:>12,}")
+
+    def _exit_lines(self, pending, indent: str = "  ") -> list[str]:
+        s = self.session
+        guest = s.hv.guest(pending.guest)
+        labels = guest.config.program.labels
+        if pending.is_interrupt:
+            return [f"{indent}guest {pending.guest}, virtual {pending.priv.name}-mode, "
+                    f"before {self._at(guest, pending.pc)}",
+                    f"{indent}{cause_name(pending.cause)} due: the hypervisor injects it "
+                    f"next (to stvec {guest.hart.stvec & ~3:#010x})"]
+        insn = f"{pending.insn:08x}  {disassemble(pending.insn, pending.pc, labels)}"             if pending.insn else "(the instruction could not be fetched)"
+        return [f"{indent}guest {pending.guest}, virtual {pending.priv.name}-mode, "
+                f"{self._at(guest, pending.pc)}:  {insn}",
+                f"{indent}trap {pending.cause}: {cause_name(pending.cause)}, tval "
+                f"{pending.tval:#010x}; the hypervisor has not handled it yet (`step` shows "
+                "what it does)"]
+
+    def _at(self, guest, addr: int) -> str:
+        return self.session.symbolize(addr, guest.config.program.labels)
+
+    def _record_text(self, record) -> str:
+        what = cause_name(record.cause)
+        if record.insn:
+            what = disassemble(record.insn, record.pc).split("#")[0].replace("\t", " ").strip()
+        return f"{record.reason} at {record.pc:#010x} ({what}) -> {record.outcome}"
 
     # ---- memory
 
@@ -653,8 +821,13 @@ class Repl(cmd.Cmd):
 
     def do_pt(self, arg):
         """pt [VA]: walk the current Sv32 page table for VA, level by level; without
-        VA, list every mapping."""
+        VA, list every mapping. Under the hypervisor, the three mappings side by
+        side: guest virtual -> guest physical (the guest's table), guest physical
+        -> host physical (its RAM), and the shadow table the hart really uses."""
         s = self.session
+        if s.hv:
+            self._pt_hv(arg)
+            return
         satp = s.csr("satp")
         note = "" if s.priv != Priv.M else \
             "  (the hart is in M-mode, which does not translate unless mstatus.MPRV)"
@@ -683,6 +856,73 @@ class Repl(cmd.Cmd):
                      f"{lv.address:#010x} = {lv.pte:#010x}  {pte_flags(lv.pte)}  {kind}"
                      + (f" -> table {(lv.pte >> 10) << 12:#010x}" if kind == "pointer" else ""))
         self.say(f"  -> pa {pa:#010x} ({what})" if pa is not None else f"  -> {what}")
+
+    def _pt_hv(self, arg: str) -> None:
+        s, hv = self.session, self.session.hv
+        guest = hv.focus
+        gsatp, shadow = guest.hart.satp, hv.shadow_satp()
+        context = f"guest {guest.name}, virtual {guest.hart.priv.name}-mode"
+        root = f"root {(gsatp & 0x3F_FFFF) << 12:#010x}" if gsatp >> 31 else "Bare"
+        shadow_text = f"{shadow:#010x}" if shadow is not None else "none yet"
+        self.say(f"{context}: guest satp {gsatp:#010x} ({root}); shadow satp {shadow_text} "
+                 f"(for {_root_name(guest.pager.root_key(guest.hart))})")
+        ram = guest.ram
+        if not arg.strip():
+            if gsatp >> 31:
+                rows = [(va, pa, size, pte) for va, pa, size, pte in s.mappings()]
+            else:
+                rows = [(va, va, size, pte) for va, _, size, pte in (
+                    s.mappings(satp=shadow, read=hv.host_read) if shadow else [])]
+            if not rows:
+                self.say("  no mappings yet")
+            self.say(f"  {'guest virtual':<23}    {'guest physical':<10}    "
+                     f"{'host physical':<10}  size  guest     shadow")
+            for va, gpa, size, pte in rows:
+                host = f"{ram.host(gpa):#010x}" if ram.contains(gpa) else "(not RAM)"
+                _, hpa, _ = s.walk(va, shadow, hv.host_read) if shadow else ([], None, "")
+                seen = "-" if hpa is None else pte_flags(self._leaf(s, va, shadow, hv))
+                self.say(f"  {va:#010x}-{va + size - 1:#010x} -> {gpa:#010x} -> {host:<10}  "
+                         f"{'4M' if size > 4096 else '4K':<4}  "
+                         f"{pte_flags(pte) if gsatp >> 31 else '(bare)':<8}  {seen}")
+            return
+        va = s.address(arg)
+        self.say(f"va {va:#010x}:")
+        self.say("  1. guest virtual -> guest physical (the guest's own table):")
+        if gsatp >> 31:
+            levels, gpa, what = s.walk(va)
+            for lv in levels:
+                self.say(f"     level {lv.level}: {lv.table:#010x}[{lv.index}] = {lv.pte:#010x}"
+                         f"  {pte_flags(lv.pte)}")
+            self.say(f"     -> {gpa:#010x} ({what})" if gpa is not None else f"     -> {what}")
+        else:
+            gpa = va
+            self.say(f"     -> {gpa:#010x} (guest satp is Bare: no translation)")
+        self.say("  2. guest physical -> host physical (the hypervisor's allocation):")
+        if gpa is None:
+            self.say("     -")
+        elif ram.contains(gpa):
+            self.say(f"     -> {ram.host(gpa):#010x} (guest RAM {RAM_BASE:#x}+{ram.size:#x} at "
+                     f"host {ram.host_base:#010x})")
+        else:
+            device = guest.device_at(gpa)
+            self.say("     -> none: " + (f"the guest's emulated {type(device).__name__} "
+                                        "(its accesses exit to the hypervisor)" if device
+                                        else "not the guest's RAM (an access fault)"))
+        self.say("  3. the shadow table the hart uses (real satp):")
+        if shadow is None:
+            self.say("     no shadow root for this context yet: the first access fills it")
+            return
+        levels, hpa, what = s.walk(va, shadow, hv.host_read)
+        for lv in levels:
+            self.say(f"     level {lv.level}: {lv.table:#010x}[{lv.index}] = {lv.pte:#010x}"
+                     f"  {pte_flags(lv.pte)}")
+        self.say(f"     -> {hpa:#010x} ({what})" if hpa is not None else
+                 f"     -> not mapped yet ({what}): the next access exits to the hypervisor")
+
+    @staticmethod
+    def _leaf(s, va: int, satp: int, hv) -> int:
+        levels, _, _ = s.walk(va, satp, hv.host_read)
+        return levels[-1].pte if levels else 0
 
     def do_help(self, arg):
         """help [COMMAND]: the commands, or one in full."""
@@ -745,3 +985,36 @@ def history_path() -> Path | None:
     home = os.environ.get("HOME")
     return Path(home) / ".emu_debug_history" if home else None
 
+
+
+
+EXIT_SLUGS = {reason.replace(" ", "-").lower(): reason for reason in EXIT_REASONS}
+EXIT_GROUPS = {"page-fault": ("shadow fill", "guest page fault", "mmio"), "sbi": ("sbi call",),
+               "ecall": ("sbi call", "ecall from U"), "sfence": ("sfence.vma",)}
+
+
+def parse_exits(words: list[str]) -> frozenset[str]:
+    """Exit reasons for `catch exit`: as --stats names them, with dashes for spaces
+    (shadow-fill), a group (page-fault, ecall), or a unique prefix."""
+    found = set()
+    for word in (w.lower().strip(",") for w in words):
+        if not word:
+            continue
+        if word in EXIT_GROUPS:
+            found.update(EXIT_GROUPS[word])
+            continue
+        matches = [r for slug, r in EXIT_SLUGS.items() if slug == word] or \
+            [r for slug, r in EXIT_SLUGS.items() if slug.startswith(word)]
+        if len(matches) != 1:
+            raise DebugError(f"{'ambiguous' if matches else 'unknown'} exit reason {word!r}: "
+                             "one of " + ", ".join(sorted(EXIT_SLUGS) + sorted(EXIT_GROUPS)))
+        found.add(matches[0])
+    return frozenset(found)
+
+
+def _root_name(key: tuple) -> str:
+    """A shadow root's context, in words."""
+    if key == ("bare",):
+        return "guest paging off"
+    priv, sum_, mxr = key
+    return f"virtual {Priv(priv).name}" + (", SUM" if sum_ else "") + (", MXR" if mxr else "")

@@ -34,6 +34,7 @@ until, finish, `catch exit`), with the breakpoints, catchpoints and events
 defined here. Reverse execution and watchpoints are for bare machines only."""
 from __future__ import annotations
 
+import contextlib
 import enum
 import io
 import signal
@@ -81,6 +82,7 @@ class Why(enum.Enum):
     INTERRUPTED = "interrupted"     # Ctrl-C, or gdb's interrupt
     REVERSE = "reverse"
     REVERSE_START = "reverse-start"  # went back as far as the recording goes
+    GUEST_END = "guest-end"         # under the hypervisor: one guest stopped, others run
 
 
 @dataclass
@@ -348,6 +350,22 @@ class _Muted(io.RawIOBase):
         return len(data)
 
 
+@contextlib.contextmanager
+def interruptible(interrupt=None):
+    """While running: Ctrl-C only raises a flag, looked at between slices (never an
+    exception in the middle of servicing an exit); yields the question to ask
+    between slices, which is also interrupt()'s (gdb's ^C)."""
+    pressed = []
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
+    try:
+        yield lambda: bool(pressed) or (interrupt is not None and interrupt())
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
 # ---- targets
 
 class BareTarget:
@@ -538,14 +556,15 @@ class Session:
         close = difflib.get_close_matches(text, list(symbols), n=1)
         return close[0] if close else ""
 
-    def symbolize(self, addr: int) -> str:
+    def symbolize(self, addr: int, labels: dict[int, str] | None = None) -> str:
         """0x80000010 <loop+0x4>, or the bare address when no label is at or before
-        it within 64 KiB."""
-        best = max((a for a in self.labels if a <= addr), default=None)
+        it within 64 KiB; labels: another table than the target's (a guest's)."""
+        labels = self.labels if labels is None else labels
+        best = max((a for a in labels if a <= addr), default=None)
         if best is None or addr - best > 0x10000:
             return f"{addr:#010x}"
         offset = addr - best
-        return f"{addr:#010x} <{self.labels[best]}{f'+{offset:#x}' if offset else ''}>"
+        return f"{addr:#010x} <{labels[best]}{f'+{offset:#x}' if offset else ''}>"
 
     def translate(self, vaddr: int, access: Access = Access.LOAD) -> int:
         paddr = self.target.translate(vaddr, access)
@@ -787,18 +806,8 @@ class Session:
         stop = self._finish_host()
         if stop is not None:
             return stop
-        # Ctrl-C only raises a flag, looked at between slices: never an exception in
-        # the middle of servicing an exit or taking a checkpoint.
-        pressed = []
-        previous = None
-        if threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
-        try:
-            return self._run_slices(limit, lambda: bool(pressed) or
-                                    (interrupt is not None and interrupt()))
-        finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
+        with interruptible(interrupt) as asked:
+            return self._run_slices(limit, asked)
 
     def _run_slices(self, limit: int | None, interrupt) -> Stop:
         end = None if limit is None else self.core.steps + limit

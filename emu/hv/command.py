@@ -105,11 +105,25 @@ def _writable(path: Path) -> bool:
               help="Print each exit to stderr: guest, pc, instruction, cause, what was done.")
 @click.option("--hypervisor", "hypervisor_spec", metavar="MODULE:CLASS",
               help="Run your own subclass of emu.hv.Hypervisor (docs/hypervisor.md).")
+@click.option("--debug", is_flag=True,
+              help="Debug the guests interactively (docs/debugging.md): they wait before "
+                   "their first instruction.")
+@click.option("-x", "script", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --debug: run the debugger commands in FILE first.")
+@click.option("--batch", is_flag=True,
+              help="With --debug: exit after the -x commands (plain output).")
+@click.option("--gdb", "gdb_port", type=click.IntRange(0, 65535), metavar="PORT",
+              help="Serve the guests to gdb on 127.0.0.1:PORT, each guest a thread "
+                   "(0: any free port, printed on stderr).")
 def hv(guests, mem, quantum, share, max_insns, console_dir, inputs, stats, json_path,
-       trace_exits, hypervisor_spec):
+       trace_exits, hypervisor_spec, debug, script, batch, gdb_port):
     """Run each GUEST (an S-mode kernel: an ELF, or assembly source assembled first)
     as a virtual machine of its own, side by side, as it would run under
     `emu run --boot s`. Exits 0 when every guest shut down cleanly through the SBI."""
+    if debug and gdb_port is not None:
+        raise click.UsageError("--debug and --gdb are two ways to debug: pick one")
+    if (script or batch) and not debug:
+        raise click.UsageError("-x and --batch go with --debug")
     if json_path and not _writable(json_path):
         raise click.BadParameter(f"cannot write {json_path}", param_hint="'--json'")
     try:
@@ -127,10 +141,16 @@ def hv(guests, mem, quantum, share, max_insns, console_dir, inputs, stats, json_
             console_dir.mkdir(parents=True, exist_ok=True)
         cls = load_hypervisor_class(hypervisor_spec) if hypervisor_spec else Hypervisor
         trace = (lambda line: click.echo(line, err=True)) if trace_exits else None
+        debugging = debug or gdb_port is not None
+        from emu.debug.command import TextSink
+        out = TextSink(sys.stdout) if debug else sys.stdout.buffer
         machine = cls(configs, quantum=quantum, max_insns=max_insns,
-                      out=sys.stdout.buffer, console_dir=console_dir, trace=trace)
+                      out=out, console_dir=console_dir, trace=trace)
     except (EmuError, OSError) as error:
         raise click.ClickException(str(error)) from None
+    if debugging:
+        _debug(machine, script, batch, gdb_port)
+        return
     interrupted = False
     try:
         machine.run()
@@ -145,6 +165,23 @@ def hv(guests, mem, quantum, share, max_insns, console_dir, inputs, stats, json_
     if json_path:
         _write_json(json_path, machine, status)
     sys.exit(status)
+
+
+def _debug(machine: Hypervisor, script: Path | None, batch: bool, port: int | None) -> None:
+    """--debug (the REPL) or --gdb (the stub) over the hypervisor."""
+    from emu.debug.command import interact, read_script, serve_gdb
+    from emu.debug.hvtarget import HvTarget
+    from emu.debug.session import Session
+    lines = read_script(script)
+    target = HvTarget(machine)
+    session = Session(target)
+    try:
+        if port is None:
+            interact(session, lines, batch)
+        else:
+            serve_gdb(session, port)
+    finally:
+        target.close()
 
 
 def _weight(text: str) -> int:
