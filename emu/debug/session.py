@@ -464,29 +464,12 @@ class Session:
 
     # ---- state, the target's
 
-    @property
-    def program(self):
-        return self.target.program
-
-    @property
-    def symbols(self) -> dict[str, int]:
-        return self.target.symbols
-
-    @property
-    def labels(self) -> dict[int, str]:
-        return self.target.labels
-
-    @property
-    def pc(self) -> int:
-        return self.target.pc
-
-    @property
-    def steps(self) -> int:
-        return self.target.steps
-
-    @property
-    def priv(self) -> Priv:
-        return self.target.priv
+    program = property(lambda self: self.target.program)
+    symbols = property(lambda self: self.target.symbols)       # dict[str, int]
+    labels = property(lambda self: self.target.labels)         # dict[int, str]
+    pc = property(lambda self: self.target.pc)
+    steps = property(lambda self: self.target.steps)
+    priv = property(lambda self: self.target.priv)             # Priv
 
     def set_priv(self, value: int) -> None:
         self.target.set_priv(value)
