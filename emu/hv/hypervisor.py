@@ -26,7 +26,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator, Sequence
+from typing import BinaryIO, Callable, Iterator, NamedTuple, Sequence
 
 from emu.core import RAM_BASE, Core, Exit, Priv, ffi
 from emu.disasm import disassemble
@@ -70,18 +70,21 @@ class GuestEnd:
     message: str = ""
 
 
-@dataclass(frozen=True)
-class ExitRecord:
-    """One exit (or injected interrupt) of a guest, as the debugger's history shows
-    it: the host clock and the guest's own instruction count when it happened."""
+class ExitRecord(NamedTuple):
+    """One exit (or injected interrupt: action None) of a guest, as the debugger's
+    history shows it: the host clock and the guest's own instruction count when it
+    happened. A tuple, made on every exit: it must cost next to nothing."""
     clock: int
     steps: int
-    pc: int
-    cause: int
-    tval: int
-    insn: int
-    reason: str
-    outcome: str
+    trap: Trap
+    action: Action | None
+
+    pc = property(lambda self: self.trap.pc)
+    cause = property(lambda self: self.trap.cause)
+    tval = property(lambda self: self.trap.tval)
+    insn = property(lambda self: self.trap.insn)
+    reason = property(lambda self: self.action.reason if self.action else "interrupt")
+    outcome = property(lambda self: outcome_text(self.action) if self.action else "injected")
 
 
 @dataclass
@@ -415,8 +418,7 @@ class Hypervisor(ExitHandlers):
             pc = self.core.pc
             self.core.pc = hart.enter_trap(cause, 0, pc)
             guest.stats.injected[cause_name(cause)] += 1
-            guest.exit_log.append(ExitRecord(self.clock, hart.steps, pc, cause, 0, 0,
-                                             "interrupt", "injected"))
+            guest.exit_log.append(ExitRecord(self.clock, hart.steps, Trap(cause, 0, pc, 0), None))
             if self.trace:
                 self.trace(f"[{guest.name}] {pc:08x}: -- {cause_name(cause)} injected, "
                            f"to {hart.stvec & ~3:08x}")
@@ -438,9 +440,7 @@ class Hypervisor(ExitHandlers):
                     f"the hypervisor failed handling {cause_name(trap.cause)} at pc "
                     f"{trap.pc:#010x}: {type(error).__name__}: {error}"))
         self.apply(guest, trap, action)
-        guest.exit_log.append(ExitRecord(self.clock, guest.hart.steps, trap.pc, trap.cause,
-                                         trap.tval, trap.insn, action.reason,
-                                         outcome_text(action)))
+        guest.exit_log.append(ExitRecord(self.clock, guest.hart.steps, trap, action))
         if self.trace:
             self._trace_exit(guest, trap, action)
         guest.stats.record(action.reason, describe(trap.insn) if trap.insn else None,
