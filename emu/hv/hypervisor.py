@@ -46,7 +46,7 @@ DEFAULT_SHADOW_PAGES = 64       # per guest: 256 KiB of shadow tables at most
 TRAP_LOOP_LIMIT = 16            # as the core's (csrc/hart.h)
 RETRY_LIMIT = 8                 # shadow fills at one pc with no progress: a hypervisor bug
 HOST_RAM_MAX = 0x8000_0000
-EXIT_LOG = 256                  # per guest: the last exits, for the debugger's history
+EXIT_LOG = 256                  # per guest: the last exits, kept while a debugger watches
 A0, A1 = 10, 11
 _HART = struct.Struct("<34I")   # struct emu_hart: x[32], pc, priv
 
@@ -418,7 +418,9 @@ class Hypervisor(ExitHandlers):
             pc = self.core.pc
             self.core.pc = hart.enter_trap(cause, 0, pc)
             guest.stats.injected[cause_name(cause)] += 1
-            guest.exit_log.append(ExitRecord(self.clock, hart.steps, Trap(cause, 0, pc, 0), None))
+            if self.monitor:
+                guest.exit_log.append(ExitRecord(self.clock, hart.steps, Trap(cause, 0, pc, 0),
+                                                 None))
             if self.trace:
                 self.trace(f"[{guest.name}] {pc:08x}: -- {cause_name(cause)} injected, "
                            f"to {hart.stvec & ~3:08x}")
@@ -440,7 +442,8 @@ class Hypervisor(ExitHandlers):
                     f"the hypervisor failed handling {cause_name(trap.cause)} at pc "
                     f"{trap.pc:#010x}: {type(error).__name__}: {error}"))
         self.apply(guest, trap, action)
-        guest.exit_log.append(ExitRecord(self.clock, guest.hart.steps, trap, action))
+        if self.monitor:            # the debugger's history; nothing to pay without one
+            guest.exit_log.append(ExitRecord(self.clock, guest.hart.steps, trap, action))
         if self.trace:
             self._trace_exit(guest, trap, action)
         guest.stats.record(action.reason, describe(trap.insn) if trap.insn else None,
