@@ -13,6 +13,7 @@
 #   make test       the test suite
 #   make asan       the test suite on a core built with AddressSanitizer and UBSan
 #   make check      test, then asan: what CI runs
+#   make bench      the speed benchmarks (bench/run.py; BENCH_ARGS=--quick for a short run)
 #   make clean      remove build products
 
 PYTHON  ?= python3
@@ -21,7 +22,7 @@ DEBIAN  := binutils-riscv64-unknown-elf gdb-multiarch
 INSTALLED := build/.installed
 CORE    := $(wildcard csrc/*.c csrc/*.h csrc/*.py) setup.py pyproject.toml
 
-.PHONY: install build programs demo test asan check clean
+.PHONY: install build programs demo test asan check bench clean
 
 install: $(INSTALLED)
 
@@ -57,6 +58,15 @@ asan: install
 	status=$$?; $(PYTHON) -m pip install -q --no-deps -e .; exit $$status
 
 check: test asan
+
+# Three ~1e9-instruction workloads on emu, unicorn and natively, the variants, the
+# exit round trip and start-up; results in build/bench.json. Compare with an earlier
+# run: make bench BENCH_ARGS="--compare old.json".
+BENCH_ARGS ?=
+bench: install
+	@command -v riscv64-unknown-elf-gcc >/dev/null || \
+	    { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq gcc-riscv64-unknown-elf; }
+	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build emu/_core.c emu/_core*.so *.egg-info .pytest_cache .hypothesis
