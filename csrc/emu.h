@@ -67,6 +67,9 @@ typedef struct emu emu_t;
 emu_t *emu_new(uint32_t ram_size);
 void emu_free(emu_t *m);
 int emu_version(void);
+/* How the interpreter dispatches: "threaded" (computed goto) or "switch", as
+ * the core was built (EMU_DISPATCH=switch, csrc/build.py). */
+const char *emu_dispatch_name(void);
 
 struct emu_hart *emu_hart(emu_t *m);
 struct emu_exit *emu_exit_record(emu_t *m);

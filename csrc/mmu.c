@@ -39,6 +39,21 @@ static const exc_t access_fault[3] = {
 void tlb_flush(emu_t *m)
 {
     memset(m->tlb, 0xFF, sizeof m->tlb);
+    for (int priv = 0; priv < 3; priv++)
+        for (int i = 0; i < TLB_SIZE; i++)
+            m->code_tlb[priv][i].vpn = TLB_EMPTY;
+}
+
+/* A page of RAM now holds decoded code: stores to it must take the slow path,
+ * whatever virtual address (and privilege's TLB) they come through. */
+void tlb_forget_store(emu_t *m, const uint8_t *host_page)
+{
+    for (int priv = 0; priv < 3; priv++)
+        for (int i = 0; i < TLB_SIZE; i++) {
+            tlb_entry_t *e = &m->tlb[priv][ACCESS_STORE][i];
+            if (e->vpn != TLB_EMPTY && e->host == host_page)
+                e->vpn = TLB_EMPTY;
+        }
 }
 
 uint8_t *ram_at(emu_t *m, uint64_t pa, uint32_t len)
@@ -109,6 +124,7 @@ exc_t translate(emu_t *m, uint32_t va, access_t access, int update_ad, uint64_t 
         if (update_ad && (pte & need) != need) {
             pte |= need;
             memcpy(slot, &pte, 4);
+            code_written(m, table + vpn * 4, 4);
         }
         uint32_t page_offset_mask = (PAGE_SIZE << (level * VPN_BITS)) - 1;
         *pa = ((uint64_t)(ppn & ~low_mask) << PAGE_SHIFT) | (va & page_offset_mask);
@@ -123,12 +139,13 @@ static int is_tohost_page(const emu_t *m, uint64_t pa)
 }
 
 /* Remember a translation to RAM. Stores to the tohost page stay on the slow path
- * so that HTIF sees them. */
+ * so that HTIF sees them, and stores to pages with decoded code so that their
+ * ops are undone. */
 static void tlb_fill(emu_t *m, access_t access, uint32_t va, uint64_t pa)
 {
     uint64_t page = pa & ~(uint64_t)(PAGE_SIZE - 1);
     uint8_t *host = ram_at(m, page, PAGE_SIZE);
-    if (!host || (access == ACCESS_STORE && is_tohost_page(m, pa)))
+    if (!host || (access == ACCESS_STORE && (is_tohost_page(m, pa) || is_code_page(m, pa))))
         return;
     tlb_entry_t *e = tlb_slot(m, access, va);
     e->vpn = va >> PAGE_SHIFT;
@@ -137,6 +154,7 @@ static void tlb_fill(emu_t *m, access_t access, uint32_t va, uint64_t pa)
 
 static void ram_stored(emu_t *m, uint64_t pa, uint32_t len)
 {
+    code_written(m, pa, len);
     if (!is_tohost_page(m, pa))
         return;
     if (pa < m->tohost + 8 && pa + len > m->tohost + 4)
@@ -217,9 +235,22 @@ exc_t mem_atomic(emu_t *m, uint32_t va, access_t access, uint32_t **cell, uint64
     return EXC_NONE;
 }
 
-/* No decoded-instruction cache yet: fetch always reads RAM, so stores to code and
- * FENCE.I need no work. */
-void code_changed(emu_t *m)
+/* A fetch from pc missed the code TLB: translate it (the fetch permission, A
+ * set), and find or make the code page of its frame. Fetches come only from RAM. */
+exc_t code_fill(emu_t *m, uint32_t pc, op_t **ops)
 {
-    (void)m;
+    if (pc & 3)     /* only the host can leave pc misaligned: jumps check */
+        return raise(m, CAUSE_MISALIGNED_FETCH, pc);
+    uint64_t pa;
+    TRY(translate(m, pc, ACCESS_FETCH, 1, &pa));
+    if (!ram_at(m, pa, 4))
+        return raise(m, CAUSE_FETCH_ACCESS, pc);
+    code_page_t *page = code_page(m, pa);
+    if (!page)      /* out of host memory: the hart cannot fetch */
+        return raise(m, CAUSE_FETCH_ACCESS, pc);
+    code_tlb_entry_t *e = &m->code_tlb_now[(pc >> PAGE_SHIFT) & (TLB_SIZE - 1)];
+    e->vpn = pc >> PAGE_SHIFT;
+    e->ops = page->ops;
+    *ops = page->ops;
+    return EXC_NONE;
 }

@@ -1,9 +1,9 @@
 /* run.c: the machine's life cycle, the run loop and the host interface of emu.h.
  *
  * emu_run() is modelled on KVM_RUN: it executes instructions until something
- * needs software, then fills the exit record and returns its reason. The inner
- * loop only fetches, executes and counts; interrupts, device deadlines and the
- * budget are looked at when it stops (see request_check in hart.h). */
+ * needs software, then fills the exit record and returns its reason. The
+ * interpreter (exec.c) only executes and counts; interrupts, device deadlines and
+ * the budget are looked at when it stops (see request_check in hart.h). */
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -37,6 +37,12 @@ emu_t *emu_new(uint32_t ram_size)
     }
     m->ram = ram;
     m->ram_size = ram_size;
+    m->code = calloc(ram_size / PAGE_SIZE, sizeof *m->code);
+    if (!m->code) {
+        munmap(ram, ram_size);
+        free(m);
+        return NULL;
+    }
     reset(m);
     return m;
 }
@@ -46,6 +52,7 @@ void emu_free(emu_t *m)
     if (!m)
         return;
     munmap(m->ram, m->ram_size);
+    code_free(m);
     free(m->uart_in);
     free(m->mmio);
     free(m->breaks);
@@ -53,6 +60,7 @@ void emu_free(emu_t *m)
 }
 
 int emu_version(void) { return EMU_CORE_VERSION; }
+const char *emu_dispatch_name(void) { return dispatch_name(); }
 struct emu_hart *emu_hart(emu_t *m) { return &m->hart; }
 struct emu_exit *emu_exit_record(emu_t *m) { return &m->exit; }
 uint8_t *emu_ram(emu_t *m) { return m->ram; }
@@ -73,12 +81,6 @@ static uint32_t break_find(const emu_t *m, uint32_t addr)
             hi = mid;
     }
     return lo;
-}
-
-static int is_breakpoint(const emu_t *m, uint32_t addr)
-{
-    uint32_t i = break_find(m, addr);
-    return i < m->break_count && m->breaks[i] == addr;
 }
 
 int emu_break_add(emu_t *m, uint32_t addr)
@@ -114,39 +116,6 @@ void emu_break_clear(emu_t *m) { m->break_count = 0; }
 
 /* ---- the run loop ---- */
 
-/* An instruction did not simply complete. EXC_EXIT_AFTER from an instruction
- * comes from a store that completed before returning, so its pc moves on here. */
-static __attribute__((noinline)) int step_ended(emu_t *m, exc_t e, uint32_t insn)
-{
-    m->exit.insn = insn;
-    switch (e) {
-    case EXC_EXIT_BEFORE:
-        return 1;
-    case EXC_EXIT_AFTER:
-        m->steps++;
-        m->hart.pc += 4;
-        return 1;
-    default:
-        return exception(m, e, insn) != EXC_NONE;
-    }
-}
-
-/* Execute one instruction; 1 when the run must end. */
-static inline int step(emu_t *m)
-{
-    uint32_t insn = 0;
-    exc_t e = mem_fetch(m, m->hart.pc, &insn);
-    if (likely(e == EXC_NONE)) {
-        e = execute(m, insn);
-        m->hart.x[0] = 0;
-    }
-    if (likely(e == EXC_NONE)) {
-        m->steps++;
-        return 0;
-    }
-    return step_ended(m, e, insn);
-}
-
 /* Between bursts of instructions: the HTIF deadline, the budget, interrupts; then
  * how far the next burst may go before one of them needs a look. 1 ends the run. */
 static int service(emu_t *m)
@@ -175,20 +144,12 @@ uint32_t emu_run(emu_t *m, uint64_t budget)
     set_priv(m, m->hart.priv);
     m->budget_end = budget > UINT64_MAX - m->steps ? UINT64_MAX : m->steps + budget;
     m->exit.insn = 0;
-    while (!service(m)) {
-        while (m->steps < m->stop_at) {
-            /* A breakpoint stops the hart before the instruction, except where the
-             * run resumes: that one has already been reported. */
-            if (unlikely(m->break_count) && is_breakpoint(m, m->hart.pc) &&
-                (m->steps != start_steps || m->hart.pc != start_pc)) {
-                m->exit.reason = EMU_EXIT_BREAKPOINT;
-                goto done;
-            }
-            if (unlikely(step(m)))
-                goto done;
-        }
-    }
-done:
+    /* A breakpoint stops the hart before the instruction, except where the run
+     * resumes: that one has already been reported. */
+    m->resume_pc = start_pc;
+    m->resume_steps = start_steps;
+    while (!service(m) && !interpret(m))
+        ;
     m->exit.pc = m->hart.pc;
     return m->exit.reason;
 }
@@ -235,7 +196,7 @@ int emu_phys_write(emu_t *m, uint32_t addr, const uint8_t *buf, uint32_t len)
     if (!dst)
         return -1;
     memcpy(dst, buf, len);
-    code_changed(m);
+    code_written(m, addr, len);
     return 0;
 }
 
@@ -277,10 +238,14 @@ void emu_htif_ack(emu_t *m, uint64_t fromhost)
 {
     uint64_t zero = 0;
     uint8_t *to = ram_at(m, m->tohost, 8), *from = ram_at(m, m->fromhost, 8);
-    if (to)
+    if (to) {
         memcpy(to, &zero, 8);
-    if (from)
+        code_written(m, m->tohost, 8);
+    }
+    if (from) {
         memcpy(from, &fromhost, 8);
+        code_written(m, m->fromhost, 8);
+    }
 }
 
 uint32_t emu_uart_take(emu_t *m, uint8_t *buf, uint32_t cap)
