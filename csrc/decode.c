@@ -151,12 +151,18 @@ static uint32_t decode_imm(uint32_t insn, uint8_t kind)
     }
 }
 
-static void decode(op_t *op, uint32_t insn)
+/* The op for insn at ops[index] of its page. A jump or taken branch whose target
+ * is an aligned address in the same page knows that target's op. */
+static void decode(op_t *op, uint32_t insn, uint32_t index)
 {
     uint8_t kind = decode_op(insn);
+    uint32_t imm = decode_imm(insn, kind);
+    uint32_t offset = index * 4 + imm;      /* from the page's start, modulo 2^32 */
+    int jumps = kind == K_JAL || (kind >= K_BEQ && kind <= K_BGEU);
     *op = (op_t){
-        .kind = kind, .rd = RD, .rs1 = RS1_NUM, .rs2 = RS2_NUM,
-        .imm = decode_imm(insn, kind), .insn = insn,
+        .kind = kind, .rd = RD ? RD : X0_SINK, .rs1 = RS1_NUM, .rs2 = RS2_NUM,
+        .imm = imm, .insn = insn,
+        .jump = jumps && offset < PAGE_SIZE && !(offset & 3) ? offset / 4 : NO_JUMP,
     };
 }
 
@@ -169,7 +175,7 @@ void decode_block(code_page_t *page, uint32_t first)
     for (;;) {
         uint32_t insn;
         memcpy(&insn, page->host + 4 * i, 4);
-        decode(&ops[i], insn);
+        decode(&ops[i], insn, i);
         if (ends_block[ops[i].kind] || i == OPS_PER_PAGE - 1) {
             ops[i].count = 1;
             break;

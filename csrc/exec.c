@@ -23,7 +23,7 @@
 #define RS2         (x[op->rs2])
 #define IMM         (op->imm)
 #define SEXT(value, bits) ((uint32_t)((int32_t)((uint32_t)(value) << (32 - (bits))) >> (32 - (bits))))
-#define WRITE_RD(v) (x[op->rd] = (v), x[0] = 0)     /* x0 stays zero */
+#define WRITE_RD(v) (x[op->rd] = (v))     /* x0 is decoded as X0_SINK */
 
 /* pc of the op running: its page's virtual base and its place in the page. */
 #define PC          (va + (uint32_t)(op - ops) * 4)
@@ -32,8 +32,9 @@
 #define NEXT()      do { op++; DISPATCH(); } while (0)
 
 /* Write pc and the count back before anything outside the fast path looks at
- * them: the instructions before this one have executed, this one has not. */
-#define SYNC()      (m->hart.pc = PC, m->steps = steps - (uint64_t)(end - op))
+ * them: the instructions before this one have executed, this one has not (steps
+ * counts to the end of the block, and op->count is this op and those after it). */
+#define SYNC()      (m->hart.pc = PC, m->steps = steps - op->count)
 
 /* After SYNC, the instruction completed: count it and go on at pc. */
 #define COMPLETE(next_pc) do { m->steps++; m->hart.pc = (next_pc); goto reenter; } while (0)
@@ -47,10 +48,15 @@
  * the exception leaves rd unwritten (unprivileged spec section 2.5). */
 #define CHECK_TARGET(t) do { if (unlikely((t) & 3)) RAISE(CAUSE_MISALIGNED_FETCH, (t)); } while (0)
 #define GOTO(t)     do { target = (t); goto jump; } while (0)
-#define BRANCH(cond) do { \
-        if (cond) { uint32_t t_ = PC + IMM; CHECK_TARGET(t_); GOTO(t_); } \
-        GOTO(PC + 4); \
+/* JAL and taken branches: to the target's op when the decoder found it in this
+ * page, else through GOTO. A branch not taken goes on with the next op. */
+#define JUMP_PC_IMM() do { \
+        if (likely(op->jump != NO_JUMP)) { op = ops + op->jump; goto enter; } \
+        uint32_t t_ = PC + IMM; \
+        CHECK_TARGET(t_); \
+        GOTO(t_); \
     } while (0)
+#define BRANCH(cond) do { if (cond) JUMP_PC_IMM(); op++; goto enter; } while (0)
 
 /* Loads and stores: a TLB hit on RAM is done here; anything else by mem_slow,
  * after SYNC. A slow store ends the block: it may have made an interrupt
@@ -155,30 +161,39 @@ const char *dispatch_name(void) { return DISPATCH_NAME; }
 int interpret(emu_t *m)
 {
     DISPATCH_TABLE
-    uint32_t *const x = m->hart.x;
+    /* The registers, with X0_SINK: copied in here and out on every return;
+     * nothing the interpreter calls reads them. */
+    uint32_t x[X0_SINK + 1];
     tlb_entry_t (*tlb)[TLB_SIZE];
     op_t *ops;              /* the ops of the page running, or of the single step */
     const op_t *op;         /* the op running */
-    const op_t *end;        /* one past the last op of the block, counted in already */
     uint32_t va;            /* pc of ops[0] */
     uint32_t vpn;           /* the page a jump may stay in; NO_PAGE in a single step */
     uint32_t target;
-    uint64_t steps, stop;   /* m->steps with the block counted in; m->stop_at */
+    uint64_t steps;         /* m->steps, with the running block counted in */
+    uint64_t stop;          /* m->stop_at */
+    uint64_t limit;         /* stop, or 0 to have every block entry look for breakpoints */
     op_t single[2];
-    exc_t e;
+    exc_t e, fetch_fault;
     uint32_t insn;
+    int ended;
     enum { NO_PAGE = UINT32_MAX };
 
+    memcpy(x, m->hart.x, sizeof m->hart.x);
     x[0] = 0;
 reenter:
     /* From the machine's pc: the full fetch path. */
     steps = m->steps;
     stop = m->stop_at;
+    limit = m->break_count ? 0 : stop;
     tlb = m->tlb_now;
-    if (steps >= stop)
-        return 0;
-    e = code_fetch(m, m->hart.pc, &ops);
-    if (unlikely(e != EXC_NONE)) {
+    if (steps >= stop) {
+        ended = 0;
+        goto out;
+    }
+    ops = code_fetch(m, m->hart.pc, &fetch_fault);
+    if (unlikely(!ops)) {
+        e = fetch_fault;
         insn = 0;
         goto fault;
     }
@@ -186,40 +201,47 @@ reenter:
     vpn = va >> PAGE_SHIFT;
     op = ops + ((m->hart.pc >> 2) & (OPS_PER_PAGE - 1));
 enter:
-    /* op is the first of a block in a code page. */
+    /* op is the first of a block in a code page: count the block in if it fits. */
     if (unlikely(op->kind == K_UNDECODED))
         decode_block((code_page_t *)(void *)ops, (uint32_t)(op - ops));
-    if (unlikely(m->break_count) && breakpoint_within(m, PC, op->count)) {
+    if (unlikely(steps + op->count > limit))
+        goto enter_carefully;
+    steps += op->count;
+    DISPATCH();
+
+enter_carefully:
+    /* Near stop_at, or with breakpoints set. */
+    if (m->break_count && breakpoint_within(m, PC, op->count)) {
         if (is_breakpoint(m, PC) && (steps != m->resume_steps || PC != m->resume_pc)) {
             m->hart.pc = PC;
             m->steps = steps;
             m->exit.reason = EMU_EXIT_BREAKPOINT;
-            return 1;
+            ended = 1;
+            goto out;
         }
         goto single_step;
     }
-    if (unlikely(steps + op->count > stop))
-        goto single_step;
-    steps += op->count;
-    end = op + op->count;
-    DISPATCH();
-
+    if (steps + op->count <= stop) {
+        steps += op->count;
+        DISPATCH();
+    }
 single_step:
     /* One instruction: a copy of its op followed by an END. */
     if (steps >= stop) {
         m->hart.pc = PC;
         m->steps = steps;
-        return 0;
+        ended = 0;
+        goto out;
     }
     va = PC;
     vpn = NO_PAGE;
     single[0] = *op;
     single[0].count = 1;
+    single[0].jump = NO_JUMP;
     single[1] = (op_t){ .kind = K_END };
     ops = single;
     op = single;
     steps += 1;
-    end = op + 1;
     DISPATCH();
 
 jump:
@@ -237,9 +259,12 @@ trap:
     SYNC();
     insn = op->insn;
 fault:
-    if (step_ended(m, e, insn))
-        return 1;
-    goto reenter;
+    if (!step_ended(m, e, insn))
+        goto reenter;
+    ended = 1;
+out:
+    memcpy(m->hart.x, x, sizeof m->hart.x);
+    return ended;
 
     BODIES_BEGIN
 
@@ -252,7 +277,7 @@ fault:
     /* RV32I (unprivileged spec chapter 2). */
     OP(LUI)         { WRITE_RD(IMM); NEXT(); }
     OP(AUIPC)       { WRITE_RD(PC + IMM); NEXT(); }
-    OP(JAL)         { uint32_t t = PC + IMM; CHECK_TARGET(t); WRITE_RD(PC + 4); GOTO(t); }
+    OP(JAL)         { uint32_t t = PC + IMM; CHECK_TARGET(t); WRITE_RD(PC + 4); JUMP_PC_IMM(); }
     OP(JALR)        { uint32_t t = (RS1 + IMM) & ~1u; CHECK_TARGET(t); WRITE_RD(PC + 4); GOTO(t); }
     OP(BEQ)         { BRANCH(RS1 == RS2); }
     OP(BNE)         { BRANCH(RS1 != RS2); }

@@ -188,7 +188,7 @@ static inline exc_t raise(emu_t *m, exc_t cause, uint32_t tval)
 /* mmu.c */
 void tlb_flush(emu_t *m);
 void tlb_forget_store(emu_t *m, const uint8_t *host_page);
-exc_t code_fill(emu_t *m, uint32_t pc, op_t **ops);
+op_t *code_fill(emu_t *m, uint32_t pc, exc_t *e);
 exc_t mem_slow(emu_t *m, uint32_t va, int size, access_t access, uint32_t *value);
 exc_t mem_atomic(emu_t *m, uint32_t va, access_t access, uint32_t **cell, uint64_t *pa);
 exc_t translate(emu_t *m, uint32_t va, access_t access, int update_ad, uint64_t *pa);
@@ -244,15 +244,14 @@ static inline int tlb_hit(const tlb_entry_t *e, uint32_t va, int size)
     return e->vpn == va >> PAGE_SHIFT && (va & (PAGE_SIZE - 1)) + (uint32_t)size <= PAGE_SIZE;
 }
 
-/* The decoded ops of the page holding pc, as the hart would fetch them now. */
-static inline exc_t code_fetch(emu_t *m, uint32_t pc, op_t **ops)
+/* The decoded ops of the page holding pc, as the hart would fetch them now; or
+ * NULL and the exception the fetch raises in *e. */
+static inline op_t *code_fetch(emu_t *m, uint32_t pc, exc_t *e)
 {
-    code_tlb_entry_t *e = &m->code_tlb_now[(pc >> PAGE_SHIFT) & (TLB_SIZE - 1)];
-    if (likely(e->vpn == pc >> PAGE_SHIFT && !(pc & 3))) {
-        *ops = e->ops;
-        return EXC_NONE;
-    }
-    return code_fill(m, pc, ops);
+    code_tlb_entry_t *t = &m->code_tlb_now[(pc >> PAGE_SHIFT) & (TLB_SIZE - 1)];
+    if (likely(t->vpn == pc >> PAGE_SHIFT && !(pc & 3)))
+        return t->ops;
+    return code_fill(m, pc, e);
 }
 
 #endif

@@ -236,21 +236,25 @@ exc_t mem_atomic(emu_t *m, uint32_t va, access_t access, uint32_t **cell, uint64
 }
 
 /* A fetch from pc missed the code TLB: translate it (the fetch permission, A
- * set), and find or make the code page of its frame. Fetches come only from RAM. */
-exc_t code_fill(emu_t *m, uint32_t pc, op_t **ops)
+ * set), and find or make the code page of its frame. */
+op_t *code_fill(emu_t *m, uint32_t pc, exc_t *e)
 {
-    if (pc & 3)     /* only the host can leave pc misaligned: jumps check */
-        return raise(m, CAUSE_MISALIGNED_FETCH, pc);
     uint64_t pa;
-    TRY(translate(m, pc, ACCESS_FETCH, 1, &pa));
-    if (!ram_at(m, pa, 4))
-        return raise(m, CAUSE_FETCH_ACCESS, pc);
-    code_page_t *page = code_page(m, pa);
-    if (!page)      /* out of host memory: the hart cannot fetch */
-        return raise(m, CAUSE_FETCH_ACCESS, pc);
-    code_tlb_entry_t *e = &m->code_tlb_now[(pc >> PAGE_SHIFT) & (TLB_SIZE - 1)];
-    e->vpn = pc >> PAGE_SHIFT;
-    e->ops = page->ops;
-    *ops = page->ops;
-    return EXC_NONE;
+    code_page_t *page;
+    if (pc & 3) {   /* only the host can leave pc misaligned: jumps check */
+        *e = raise(m, CAUSE_MISALIGNED_FETCH, pc);
+        return NULL;
+    }
+    if ((*e = translate(m, pc, ACCESS_FETCH, 1, &pa)) != EXC_NONE)
+        return NULL;
+    /* Fetches come only from RAM; a code page that cannot be had (the host is
+     * out of memory) leaves the hart nothing to fetch either. */
+    if (!ram_at(m, pa, 4) || !(page = code_page(m, pa))) {
+        *e = raise(m, CAUSE_FETCH_ACCESS, pc);
+        return NULL;
+    }
+    code_tlb_entry_t *t = &m->code_tlb_now[(pc >> PAGE_SHIFT) & (TLB_SIZE - 1)];
+    t->vpn = pc >> PAGE_SHIFT;
+    t->ops = page->ops;
+    return page->ops;
 }

@@ -39,13 +39,18 @@ enum { FOR_EACH_OP(OP_ENUM) OP_KINDS };
 
 typedef struct {
     uint8_t kind;
-    uint8_t rd, rs1, rs2;
+    uint8_t rd, rs1, rs2;   /* rd 0 is X0_SINK: writes to x0 go nowhere */
     uint32_t imm;       /* the immediate, sign-extended; a shift amount; a CSR number */
     uint32_t insn;      /* the instruction word: for xtval and the exit record */
-    uint32_t count;     /* instructions from this one to the end of its block */
+    uint16_t count;     /* instructions from this one to the end of its block */
+    uint16_t jump;      /* JAL, branches: the target's op in this page, or NO_JUMP */
 } op_t;
 
 #define OPS_PER_PAGE 1024       /* PAGE_SIZE / 4 */
+#define NO_JUMP 0xFFFF
+/* The interpreter's register file has one more register than the hart's: rd =
+ * x0 is decoded as this one, so that x0 stays zero without a check. */
+#define X0_SINK 32
 
 typedef struct code_page {
     op_t ops[OPS_PER_PAGE + 1]; /* the one past the end is an END */
