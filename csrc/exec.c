@@ -47,16 +47,36 @@
 /* A jump or taken branch: the target must be 4-byte aligned (no C extension), and
  * the exception leaves rd unwritten (unprivileged spec section 2.5). */
 #define CHECK_TARGET(t) do { if (unlikely((t) & 3)) RAISE(CAUSE_MISALIGNED_FETCH, (t)); } while (0)
-#define GOTO(t)     do { target = (t); goto jump; } while (0)
+
+/* Enter the block that begins at op, in the page running: count it in when it
+ * is decoded and fits, else let the code after `enter` see to it. Expanded at
+ * each jump, so that each has its own indirect jump for the host to predict. */
+#define ENTER() do { \
+        if (likely(op->kind != K_UNDECODED && steps + op->count <= limit)) { \
+            steps += op->count; \
+            DISPATCH(); \
+        } \
+        goto enter; \
+    } while (0)
+
+/* To pc t: within the page running, straight to its op; else by the fetch path. */
+#define GOTO(t)     do { \
+        uint32_t g_ = (t); \
+        if ((g_ >> PAGE_SHIFT) == vpn) { op = ops + ((g_ >> 2) & (OPS_PER_PAGE - 1)); ENTER(); } \
+        m->hart.pc = g_; \
+        m->steps = steps; \
+        goto reenter; \
+    } while (0)
+
 /* JAL and taken branches: to the target's op when the decoder found it in this
  * page, else through GOTO. A branch not taken goes on with the next op. */
 #define JUMP_PC_IMM() do { \
-        if (likely(op->jump != NO_JUMP)) { op = ops + op->jump; goto enter; } \
+        if (likely(op->jump != NO_JUMP)) { op = ops + op->jump; ENTER(); } \
         uint32_t t_ = PC + IMM; \
         CHECK_TARGET(t_); \
         GOTO(t_); \
     } while (0)
-#define BRANCH(cond) do { if (cond) JUMP_PC_IMM(); op++; goto enter; } while (0)
+#define BRANCH(cond) do { if (cond) JUMP_PC_IMM(); op++; ENTER(); } while (0)
 
 /* Loads and stores: a TLB hit on RAM is done here; anything else by mem_slow,
  * after SYNC. A slow store ends the block: it may have made an interrupt
@@ -169,7 +189,6 @@ int interpret(emu_t *m)
     const op_t *op;         /* the op running */
     uint32_t va;            /* pc of ops[0] */
     uint32_t vpn;           /* the page a jump may stay in; NO_PAGE in a single step */
-    uint32_t target;
     uint64_t steps;         /* m->steps, with the running block counted in */
     uint64_t stop;          /* m->stop_at */
     uint64_t limit;         /* stop, or 0 to have every block entry look for breakpoints */
@@ -243,17 +262,6 @@ single_step:
     op = single;
     steps += 1;
     DISPATCH();
-
-jump:
-    /* A block ended at an op that changed pc (to target) and nothing else: stay
-     * in the page when we can. */
-    if ((target >> PAGE_SHIFT) == vpn) {
-        op = ops + ((target >> 2) & (OPS_PER_PAGE - 1));
-        goto enter;
-    }
-    m->hart.pc = target;
-    m->steps = steps;
-    goto reenter;
 
 trap:
     SYNC();
