@@ -20,7 +20,7 @@
 
 PYTHON  ?= python3
 SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
-DEBIAN  := binutils-riscv64-unknown-elf gdb-multiarch
+DEBIAN  := binutils-riscv64-unknown-elf gcc-riscv64-unknown-elf gdb-multiarch
 INSTALLED := build/.installed
 CORE    := $(wildcard csrc/*.c csrc/*.h csrc/*.py) setup.py pyproject.toml
 
@@ -29,7 +29,8 @@ CORE    := $(wildcard csrc/*.c csrc/*.h csrc/*.py) setup.py pyproject.toml
 install: $(INSTALLED)
 
 $(INSTALLED): $(CORE)
-	@command -v riscv64-unknown-elf-as >/dev/null && command -v gdb-multiarch >/dev/null || \
+	@for tool in riscv64-unknown-elf-as riscv64-unknown-elf-gcc gdb-multiarch; do \
+	    command -v $$tool >/dev/null || missing=1; done; [ -z "$$missing" ] || \
 	    { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(DEBIAN); }
 	$(PYTHON) -m pip install -q -e '.[test]'
 	@mkdir -p build && touch $@
@@ -41,7 +42,7 @@ programs: install
 
 # Each sample with the options in programs/NAME/args, as `emu run` shows them.
 demo: programs
-	@for dir in programs/*/; do name=$$(basename $$dir); \
+	@for dir in programs/*/; do [ -f $$dir/expected.txt ] || continue; name=$$(basename $$dir); \
 	    args=$$(cat $$dir/args 2>/dev/null); \
 	    echo "\$$ emu run $${args:+$$args }build/programs/$$name.elf"; \
 	    $(PYTHON) -m emu run $$args build/programs/$$name.elf || exit 1; echo; done
@@ -76,8 +77,6 @@ check: test test-switch asan
 # run: make bench BENCH_ARGS="--compare old.json".
 BENCH_ARGS ?=
 bench: install
-	@command -v riscv64-unknown-elf-gcc >/dev/null || \
-	    { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq gcc-riscv64-unknown-elf; }
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
 clean:

@@ -143,7 +143,7 @@ static exc_t device_access(emu_t *m, uint64_t pa, int size, access_t access, uin
         return fault(m, access, va);
     if (in_range(pa, EMU_CLINT_BASE, EMU_CLINT_SIZE)) {
         uint32_t offset = (uint32_t)pa - EMU_CLINT_BASE;
-        if (size != 4)
+        if (size != 4 || (m->clint_m_only && effective_priv(m, access) != EMU_PRIV_M))
             return fault(m, access, va);
         if (store)
             clint_write(m, offset, *value);

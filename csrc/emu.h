@@ -138,3 +138,7 @@ uint32_t emu_uart_read(emu_t *m, uint8_t *buf, uint32_t cap);
 uint64_t emu_mtime(emu_t *m);
 uint64_t emu_mtimecmp(emu_t *m);
 void emu_set_mtimecmp(emu_t *m, uint64_t value);
+/* The CLINT answers M-mode only when protected (S- and U-mode accesses fault),
+ * as OpenSBI's PMP setup makes it for the kernels it boots. */
+void emu_protect_clint(emu_t *m, int on);
+

@@ -159,6 +159,7 @@ struct emu {
     uint32_t break_count, break_cap;
     uint32_t resume_pc;               /* where emu_run began: its breakpoint is not */
     uint64_t resume_steps;            /* reported again */
+    uint8_t clint_m_only;             /* S and U accesses to the CLINT fault */
 
     uint32_t trap_tval;               /* xtval of the exception being raised */
 
@@ -220,6 +221,7 @@ int check_interrupts(emu_t *m);
 void do_mret(emu_t *m);
 void do_sret(emu_t *m);
 void set_priv(emu_t *m, uint32_t priv);
+uint32_t effective_priv(const emu_t *m, access_t access);
 exc_t wait_for_interrupt(emu_t *m);
 
 /* devices.c */

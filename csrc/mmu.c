@@ -65,7 +65,7 @@ uint8_t *ram_at(emu_t *m, uint64_t pa, uint32_t len)
 
 /* Loads and stores in M-mode with MPRV set are translated and checked as if in
  * the mode held in MPP (privileged spec section 3.1.6.3). */
-static uint32_t effective_priv(const emu_t *m, access_t access)
+uint32_t effective_priv(const emu_t *m, access_t access)
 {
     uint32_t priv = m->hart.priv;
     if (access != ACCESS_FETCH && priv == EMU_PRIV_M && (m->mstatus & MSTATUS_MPRV))

@@ -299,3 +299,4 @@ void emu_set_mtimecmp(emu_t *m, uint64_t value)
     m->mtimecmp = value;
     request_check(m);
 }
+void emu_protect_clint(emu_t *m, int on) { m->clint_m_only = on != 0; }

@@ -191,3 +191,6 @@ class Core:
     @mtimecmp.setter
     def mtimecmp(self, value: int) -> None:
         lib.emu_set_mtimecmp(self._m, value)
+    def protect_clint(self, on: bool = True) -> None:
+        lib.emu_protect_clint(self._m, on)
+

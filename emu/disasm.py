@@ -37,74 +37,12 @@ from elftools.elf.elffile import ELFFile
 
 from emu.elf import load_elf
 from emu.errors import ProgramError
-from emu.isa.csrs import CSR_NAMES
+from emu.isa.csrs import objdump_csr_names
 from emu.isa.instructions import ABI_NAMES, BY_NAME, FIELDS, INSTRUCTIONS, Instruction, decode
 from emu.isa.pseudo import PSEUDOS
 
-# CSRs outside our table that objdump 2.40 names (opcodes' riscv-opc.h DECLARE_CSR),
-# `name{a..b}` for a numbered run starting at the given number.
-_GNU_CSRS = """
-fflags=0x001 frm=0x002 fcsr=0x003 vstart=0x008 vxsat=0x009 vxrm=0x00a vcsr=0x00f
-seed=0x015 sstateen{0..3}=0x10c sieh=0x114 stimecmp=0x14d siselect=0x150 sireg=0x151
-siph=0x154 stopei=0x15c stimecmph=0x15d vsstatus=0x200 vsie=0x204 vstvec=0x205
-vsieh=0x214 vsscratch=0x240 vsepc=0x241 vscause=0x242 vstval=0x243 vsip=0x244
-vstimecmp=0x24d vsiselect=0x250 vsireg=0x251 vsiph=0x254 vstopei=0x25c
-vstimecmph=0x25d vsatp=0x280 mvien=0x308 mvip=0x309 mstateen{0..3}=0x30c
-midelegh=0x313 mieh=0x314 mvienh=0x318 mviph=0x319 mstateen{0..3}h=0x31c
-mcountinhibit=0x320 mhpmevent{3..31}=0x323 miselect=0x350 mireg=0x351 miph=0x354
-mtopei=0x35c scontext=0x5a8 hstatus=0x600 hedeleg=0x602 hideleg=0x603 hie=0x604
-htimedelta=0x605 hcounteren=0x606 hgeie=0x607 hvien=0x608 hvictl=0x609 henvcfg=0x60a
-hstateen{0..3}=0x60c hidelegh=0x613 htimedeltah=0x615 hvienh=0x618 henvcfgh=0x61a
-hstateen{0..3}h=0x61c htval=0x643 hip=0x644 hvip=0x645 hviprio{1..2}=0x646
-htinst=0x64a hviph=0x655 hviprio{1..2}h=0x656 hgatp=0x680 hcontext=0x6a8
-mhpmevent{3..31}h=0x723 tinfo=0x7a4 tcontrol=0x7a5 mcontext=0x7a8 mscontext=0x7aa
-dcsr=0x7b0 dpc=0x7b1 dscratch{0..1}=0x7b2 mhpmcounter{3..31}=0xb03
-mhpmcounter{3..31}h=0xb83 hpmcounter{3..31}=0xc03 vl=0xc20 vtype=0xc21 vlenb=0xc22
-hpmcounter{3..31}h=0xc83 scountovf=0xda0 stopi=0xdb0 hgeip=0xe12 vstopi=0xeb0
-mtopi=0xfb0
-"""
-# Names only the privileged spec 1.11 has (the N extension's user CSRs) ...
-_GNU_CSRS_1P11_ONLY = """
-ustatus=0x000 uie=0x004 utvec=0x005 uscratch=0x040 uepc=0x041 ucause=0x042
-utval=0x043 uip=0x044 sedeleg=0x102 sideleg=0x103
-"""
-# ... and names only 1.12 has (objdump prints the number under 1.11).
-_GNU_CSRS_1P12_ONLY = """
-senvcfg=0x10a menvcfg=0x30a mstatush=0x310 menvcfgh=0x31a mtinst=0x34a mtval2=0x34b
-pmpcfg{4..15}=0x3a4 pmpaddr{16..63}=0x3c0 mseccfg=0x747 mseccfgh=0x757
-mconfigptr=0xf15
-"""
-
-
-def _csr_list(text: str) -> dict[int, str]:
-    names = {}
-    for item in text.split():
-        name, number = item.split("=")
-        number = int(number, 16)
-        run = re.fullmatch(r"(\w+)\{(\d+)\.\.(\d+)\}(\w*)", name)
-        if run:
-            prefix, first, last, suffix = run.groups()
-            for i in range(int(first), int(last) + 1):
-                names[number + i - int(first)] = f"{prefix}{i}{suffix}"
-        else:
-            names[number] = name
-    return names
-
-
-def _csr_names(priv_spec: str) -> dict[int, str]:
-    only_1p12 = _csr_list(_GNU_CSRS_1P12_ONLY)
-    names = {**_csr_list(_GNU_CSRS), **CSR_NAMES}
-    if priv_spec == "1.11":
-        names.update(_csr_list(_GNU_CSRS_1P11_ONLY))
-        for number in only_1p12:
-            names.pop(number, None)
-    else:
-        names.update(only_1p12)
-    return names
-
-
 PRIV_SPECS = ("1.11", "1.12")
-_CSR_NAMES = {spec: _csr_names(spec) for spec in PRIV_SPECS}
+_CSR_NAMES = {spec: objdump_csr_names(spec) for spec in PRIV_SPECS}
 DEFAULT_PRIV_SPEC = "1.12"      # objdump's default for a file that records none
 
 # fence's predecessor and successor sets, as riscv-dis.c spells them.

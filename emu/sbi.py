@@ -182,6 +182,7 @@ class Firmware:
         a1 = the device tree (none here: 0), satp = 0."""
         core = self.core
         core.set_host_mmode(True)
+        core.protect_clint()            # the timer is the firmware's, as OpenSBI's PMP keeps it
         core.csr_write(CSRS["medeleg"], MEDELEG)
         core.csr_write(CSRS["mideleg"], MIDELEG)
         core.csr_write(CSRS["mcounteren"], MCOUNTEREN)

@@ -3,6 +3,7 @@ a Machine whose console is captured."""
 from __future__ import annotations
 
 import io
+import os
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,19 @@ from emu.platform import Console
 from tests.gnu import build, have_binutils
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Under `make asan` the sanitizer runtime is preloaded into this Python. Processes
+# the tests start get it back only when they load emu's core (emu_env()): the GNU
+# tools do not need it, and gdb hangs with it.
+SANITIZER_PRELOAD = os.environ.pop("LD_PRELOAD", None)
+
+
+def emu_env() -> dict[str, str]:
+    """The environment for a process that runs emu."""
+    env = dict(os.environ)
+    if SANITIZER_PRELOAD:
+        env["LD_PRELOAD"] = SANITIZER_PRELOAD
+    return env
 
 
 @pytest.fixture(scope="session")

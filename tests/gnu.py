@@ -14,9 +14,10 @@ Flags, and why:
   no C extension, so every instruction is 4 bytes and the tests can count them.
 - `-I <source dir>` always, then `include_dirs`: `.include "check.S"` resolves next
   to the including file, whatever the caller's working directory.
-- `ld --no-relax`: the code runs as written. Relaxation could turn `la` into a
-  gp-relative access (and gp holds the test case number) or change instruction
-  counts that the counter tests depend on.
+- `as -mno-relax`, `ld --no-relax`: the code runs as written. Relaxation could
+  turn `la` into a gp-relative access (and gp holds the test case number) or
+  change instruction counts that the counter tests depend on; and emu's own
+  assembler, which `make programs` uses, lays code out as `as -mno-relax` does.
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ def build(
     out.parent.mkdir(parents=True, exist_ok=True)
     obj = out.with_suffix(".o")
 
-    as_argv = [AS, f"-march={MARCH}", f"-mabi={MABI}", "-g", "-I", str(source.parent)]
+    as_argv = [AS, f"-march={MARCH}", f"-mabi={MABI}", "-mno-relax", "-g", "-I",
+               str(source.parent)]
     for directory in include_dirs:
         as_argv += ["-I", str(directory)]
     for name, value in (defsyms or {}).items():

@@ -1,7 +1,6 @@
 """`emu run` through click's CliRunner and as a real process: output, statuses,
 --json, --trace, --input, Ctrl-C, and every kind of bad input."""
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from emu.cli import STATUS_CRASH, STATUS_INTERRUPTED, STATUS_LIMIT, main
+from tests.conftest import emu_env
 from tests.gnu import AS, LD
 
 HELLO = r"""
@@ -258,13 +258,14 @@ def test_directory_as_program(tmp_path):
 
 def emu_process(*args, **kwargs):
     return subprocess.Popen([sys.executable, "-m", "emu", *map(str, args)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=emu_env(),
+                            **kwargs)
 
 
 def test_python_dash_m_and_the_console_script(hello):
     for argv in ([sys.executable, "-m", "emu"], [str(Path(sys.executable).parent / "emu")]):
         done = subprocess.run([*argv, "run", str(hello)], capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL)
+                              stdin=subprocess.DEVNULL, env=emu_env())
         assert (done.returncode, done.stdout, done.stderr) == (3, "hello\n", "")
 
 
@@ -281,6 +282,6 @@ def test_ctrl_c_stops_cleanly_with_a_summary(asm):
 def test_bad_input_as_a_process(tmp_path):
     done = subprocess.run([sys.executable, "-m", "emu", "run", str(tmp_path / "x.elf")],
                           capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                          env={**os.environ})
+                          env=emu_env())
     assert done.returncode == 1
     assert "no such file" in done.stderr and "Traceback" not in done.stderr

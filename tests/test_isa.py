@@ -4,16 +4,19 @@ import random
 import re
 import struct
 import subprocess
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from emu.core import Core
-from emu.isa import CSRS
+from emu.isa import CAUSES, CSRS, INTERRUPT_BIT
+from emu.isa.card import GROUPS, SEMANTICS, update
 from emu.isa.instructions import FIELDS, INSTRUCTIONS, decode
 from emu.isa.pseudo import PSEUDOS
 from tests.gnu import AS, MABI, MARCH
 
+REPO = Path(__file__).resolve().parent.parent
 RAM = 0x8000_0000
 ILLEGAL_INSTRUCTION = 2
 
@@ -145,3 +148,27 @@ def test_pseudo_rows_name_every_operand_of_their_base_once():
         given_ = re.findall(r"[a-z_0-9]+", pseudo.syntax)
         assert not set(given_) & set(pseudo.fixed), pseudo.name
         assert set(given_) | set(pseudo.fixed) | {"aq", "rl"} >= set(pseudo.base.operands)
+
+
+# ---- the reference card (docs/isa.md) is generated from the table
+
+def test_reference_card_is_current():
+    card = REPO / "docs" / "isa.md"
+    text = card.read_text()
+    assert update(text) == text, "docs/isa.md is stale: run python -m emu.isa.card docs/isa.md"
+    for group in [*GROUPS, "pseudo"]:
+        assert f"<!-- card: {group} -->" in text
+
+
+def test_card_describes_every_instruction_once():
+    assert set(SEMANTICS) == {insn.name for insn in INSTRUCTIONS}
+    shown = {insn.extension for insn in INSTRUCTIONS}
+    assert shown == {ext for exts in GROUPS.values() for ext in exts}
+
+
+def test_card_names_every_csr_and_cause():
+    text = (REPO / "docs" / "isa.md").read_text()
+    for name, number in CSRS.items():
+        assert f"`{name}`" in text or re.sub(r"\d+$", "", name) in text, name
+    for cause, name in CAUSES.items():
+        assert f"| {cause & ~INTERRUPT_BIT} | {name} |" in text

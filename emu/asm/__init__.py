@@ -10,40 +10,23 @@ Bad source raises AssemblyError, whose text names every error's file, line and
 column (source.py)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 from emu.asm.assembler import DOT_MARK, LOCAL_MARK, Assembler
+from emu.asm.elfwrite import Section, Symbol
 from emu.asm.source import AssemblyError, Diagnostic, StatementError
 from emu.errors import ProgramError
 
 DEFAULT_BASE = 0x80000000
+RELAX_ROUNDS = 16
 
 __all__ = ["Assembly", "AssemblyError", "DEFAULT_BASE", "Diagnostic", "OutputSection",
            "OutputSymbol", "assemble"]
 
 
-@dataclass
-class OutputSection:
-    """A laid-out section (the fields of emu.asm.elfwrite.Section). flags: a, w,
-    x as in ELF; a NOBITS section (.bss) has data b"" and its size."""
-    name: str
-    addr: int
-    data: bytes
-    size: int
-    flags: str
-
-
-@dataclass
-class OutputSymbol:
-    """A symbol for the ELF symbol table (the fields of emu.asm.elfwrite.Symbol);
-    section None means absolute (.equ constants)."""
-    name: str
-    value: int
-    section: str | None
-    is_global: bool
-    kind: str
+# The laid-out sections and the symbols are what the ELF writer takes.
+OutputSection, OutputSymbol = Section, Symbol
 
 
 class Assembly(NamedTuple):
@@ -54,9 +37,10 @@ class Assembly(NamedTuple):
 
 
 def assemble(source_path: str | Path, base: int = DEFAULT_BASE,
-             defsyms: dict[str, int] | None = None) -> Assembly:
+             defsyms: dict[str, int] | None = None,
+             include_dirs: tuple[Path, ...] = ()) -> Assembly:
     """Assemble one file (and what it includes) into sections placed from `base`.
-    `defsyms` are as `as --defsym NAME=VALUE`. Raises AssemblyError for bad
+    `defsyms` are as `as --defsym NAME=VALUE`, `include_dirs` as `as -I DIR`. Raises AssemblyError for bad
     source, ProgramError if the file cannot be read."""
     path = Path(source_path)
     if not path.is_file():
@@ -64,11 +48,26 @@ def assemble(source_path: str | Path, base: int = DEFAULT_BASE,
                            f"{path}: not a file")
     if not 0 <= base < (1 << 32) or base % 4:
         raise ProgramError(f"base address {base:#x} must be a 4-byte-aligned 32-bit address")
-    assembler = Assembler(defsyms)
-    try:
-        assembler.read_file(path, shown=str(source_path))
-    except StatementError as error:
-        raise ProgramError(f"{path}: {error.message}") from None
+    def read(long_branches: frozenset[int]) -> Assembler:
+        assembler = Assembler(defsyms, long_branches, tuple(map(Path, include_dirs)))
+        try:
+            assembler.read_file(path, shown=str(source_path))
+        except StatementError as error:
+            raise ProgramError(f"{path}: {error.message}") from None
+        return assembler
+
+    assembler = read(frozenset())
+    long = assembler.long_branches_now(first=True)
+    for rounds in range(RELAX_ROUNDS):
+        if assembler.diagnostics.items:
+            break
+        if long != assembler.long_branches:
+            assembler = read(long)
+        measured = assembler.long_branches_now(first=False)
+        if measured == assembler.long_branches:
+            break
+        # Let branches shrink back as GNU does, then only grow, so that it ends.
+        long = measured if rounds < RELAX_ROUNDS // 2 else measured | assembler.long_branches
     placed = assembler.finish(base)
     sections = []
     outputs = {}

@@ -8,6 +8,11 @@ It works as `as` followed by `ld` on one file would, in two steps:
    every expansion has a fixed length, so the size of everything is known while
    reading. What needs an address (a branch target, %pcrel_hi, .word label) is
    kept as an Encoding or a data fixup with its expression.
+   The one exception is GNU as's branch relaxation, which even -mno-relax does:
+   a conditional branch whose target is out of reach (-4096..4094), in another
+   section or not a label becomes an inverted branch over a `jal`. Which
+   branches need it is known only after reading, so the file is read again with
+   those branches long until the choice settles (long_branches_now; assemble).
 2. Place and finish. layout.place() gives every input section its address;
    then the expressions are computed and the words encoded, with range checks.
 
@@ -123,8 +128,31 @@ class _Cond:
     seen_else: bool = False
 
 
+# A branch's inverse, for the long form `inverse rs1, rs2, 8; jal zero, target`.
+_INVERSE = {"beq": "bne", "bne": "beq", "blt": "bge", "bge": "blt", "bltu": "bgeu",
+            "bgeu": "bltu"}
+BRANCH_REACH = range(-4096, 4095)
+
+
+@dataclass
+class BranchSite:
+    """A conditional branch to an expression: the number-th of the file, where."""
+    number: int
+    section: str
+    offset: int
+    target: Operand
+
+
 class Assembler:
-    def __init__(self, defsyms: dict[str, int] | None = None):
+    def __init__(self, defsyms: dict[str, int] | None = None,
+                 long_branches: frozenset[int] = frozenset(),
+                 include_dirs: tuple[Path, ...] = ()):
+        self.include_dirs = include_dirs
+        self.long_branches = long_branches      # BranchSite numbers to write long
+        self.branches: list[BranchSite] = []
+        # Where GNU as would start a new frag (after each branch, jump, fill and
+        # alignment): its first estimate of a forward branch depends on them.
+        self.frags: dict[str, list[int]] = {}
         self.sections: dict[str, Section] = {}
         self.order: list[str] = []
         for name in PREDEFINED:
@@ -410,6 +438,10 @@ class Assembler:
         operands = _split_operands(args, column)
         start = len(self.current.data)
         encodings = self.reader.read(name, operands, name_column, self.current.name, start)
+        relaxable = len(encodings) == 1 and any(
+            isinstance(encodings[0].fields.get(field), Operand) for field in ("imm_b", "imm_j"))
+        if relaxable and "imm_b" in encodings[0].fields:
+            encodings = self._branch(encodings[0], start)
         offset = start
         for encoding in encodings:
             self.pending.append(Pending(self.current.name, offset, self.location, name_column,
@@ -417,6 +449,55 @@ class Assembler:
             offset += 4
         self.current.data += bytes(4 * len(encodings))
         self.rows[-1][1].append(Statement(self.location, self.current.name, start, offset))
+        if relaxable:
+            self.new_frag()
+
+    def new_frag(self) -> None:
+        self.frags.setdefault(self.current.name, [0]).append(len(self.current.data))
+
+    def _branch(self, encoding: Encoding, offset: int) -> list[Encoding]:
+        """A conditional branch, short or (when an earlier reading found it far)
+        long, as GNU as relaxes it (tc-riscv.c, RELAX_BRANCH)."""
+        target = encoding.fields["imm_b"]
+        site = BranchSite(len(self.branches), self.current.name, offset, target)
+        self.branches.append(site)
+        if site.number not in self.long_branches:
+            return [encoding]
+        inverse = {**encoding.fields, "imm_b": 8}
+        return [Encoding(BY_NAME[_INVERSE[encoding.insn.name]], inverse, encoding.mnemonic),
+                Encoding(BY_NAME["jal"], {"rd": 0, "imm_j": target}, encoding.mnemonic)]
+
+    def long_branches_now(self, first: bool) -> frozenset[int]:
+        """The branches that must be long, judged on this reading's layout. The
+        first reading (every branch short) follows GNU as's first estimate
+        (write.c, relax_segment; tc-riscv.c, relaxed_branch_length): it sees a
+        forward target at its offset in its own frag, whose address is not known
+        yet; the later readings measure. A long branch stays long while its
+        target is out of reach with it long, so GNU's result depends on that
+        first estimate, and so does ours."""
+        long, grown = set(), {}
+        for site in self.branches:
+            try:
+                target = self._evaluate(site.target.node, early=True)
+            except Undefined:
+                target = Value(0)           # GNU: not a label of this section: long
+            if target.section != site.section:
+                long.add(site.number)
+            elif not first:
+                if target.offset - site.offset not in BRANCH_REACH:
+                    long.add(site.number)
+            else:
+                growth = grown.setdefault(site.section, [])
+                here = site.offset + 4 * len(growth)
+                if target.offset > site.offset:
+                    frag = max(f for f in self.frags[site.section] if f <= target.offset)
+                    there = target.offset - frag
+                else:
+                    there = target.offset + 4 * sum(1 for g in growth if g < target.offset)
+                if there - here not in BRANCH_REACH:
+                    long.add(site.number)
+                    growth.append(site.offset)
+        return frozenset(long)
 
     # -- macros --------------------------------------------------------------------------
 
@@ -589,6 +670,8 @@ class Assembler:
             if count < 0:
                 raise StatementError(pieces[0][0], f"{name} size {count} is negative")
             self.emit(bytes([fill & 0xFF]) * count, column)
+            if count:
+                self.new_frag()
         elif name == ".fill":
             pieces = operands()
             if not 1 <= len(pieces) <= 3:
@@ -599,6 +682,7 @@ class Assembler:
                        + bytes(max(0, values[1] - 8))) * max(repeat, 0), column)
         elif name in (".align", ".p2align", ".balign", ".balignw", ".balignl"):
             self.align(name, operands(), column)
+            self.new_frag()
         elif name in (".globl", ".global", ".weak"):
             for piece_column, piece in operands():
                 symbol_name = piece.strip()
@@ -638,9 +722,11 @@ class Assembler:
             if not (len(text) >= 2 and text[0] == '"' and text[-1] == '"'):
                 raise StatementError(column, '.include takes a file name in quotes: .include "file.S"')
             include = text[1:-1]
+            # Next to the including file, then in the -I directories, in order.
             base = Path(self.location.file).parent
-            path = base / include
-            shown = str(path) if base != Path(".") else include
+            path = next((d / include for d in [base, *self.include_dirs] if (d / include).is_file()),
+                        base / include)
+            shown = str(path) if path.parent != Path(".") else include
             saved = self.location
             self.read_file(path, column + len(args) - len(args.lstrip()), shown)
             self.location = saved
@@ -724,6 +810,10 @@ class Assembler:
         # The section's alignment is raised even when the maximum skips the padding.
         self.current.align = max(self.current.align, boundary)
         if maximum is not None and padding > maximum:
+            return
+        # GNU as does not align code to an instruction's size or less, even after
+        # odd data (tc-riscv.c, riscv_frag_align_code: "no alignment is required").
+        if fill is None and self.current.executable and boundary <= 4:
             return
         if fill is not None:
             unit = {".balignw": 2, ".balignl": 4}.get(name, 1)
@@ -876,52 +966,43 @@ def _strip_comment(text: str) -> str:
     return text[:_comment_start(text)]
 
 
-def _comment_start(text: str) -> int:
-    """Where the comment starts ('#' or '//' outside strings and character
-    literals), or len(text)."""
-    i, quote = 0, None
+def _outside_quotes(text: str):
+    """(index, character) of each character of text outside string literals
+    ("...", with backslash escapes) and character literals ('x', '\\n', the
+    closing quote optional, as GNU as reads them)."""
+    i, in_string = 0, False
     while i < len(text):
         c = text[i]
-        if quote:
+        if in_string:
             if c == "\\":
                 i += 1
-            elif c == quote:
-                quote = None
+            elif c == '"':
+                in_string = False
         elif c == '"':
-            quote = '"'
+            in_string = True
         elif c == "'":
-            # A character literal: 'x', '\n', with or without the closing quote.
             i += 2 if i + 1 < len(text) and text[i + 1] == "\\" else 1
             if i + 1 < len(text) and text[i + 1] == "'":
                 i += 1
-        elif c == "#" or text.startswith("//", i):
-            return i
+        else:
+            yield i, c
         i += 1
-    return len(text)
+
+
+def _comment_start(text: str) -> int:
+    """Where the comment starts ('#' or '//' outside literals), or len(text)."""
+    return next((i for i, c in _outside_quotes(text)
+                 if c == "#" or text.startswith("//", i)), len(text))
 
 
 def _statements(line: str) -> list[tuple[int, str]]:
-    """The statements of a line, split at ';' outside strings, each with the
+    """The statements of a line, split at ';' outside literals, each with the
     1-based column where it starts. Comments are removed."""
     text = _strip_comment(line)
-    pieces, start, quote, i = [], 0, None, 0
-    while i < len(text):
-        c = text[i]
-        if quote:
-            if c == "\\":
-                i += 1
-            elif c == quote:
-                quote = None
-        elif c == '"':
-            quote = '"'
-        elif c == "'":
-            i += 2 if i + 1 < len(text) and text[i + 1] == "\\" else 1
-        elif c == ";":
-            pieces.append((start + 1, text[start:i]))
-            start = i + 1
-        i += 1
-    pieces.append((start + 1, text[start:]))
-    return [(column, piece) for column, piece in pieces if piece.strip()]
+    starts = [0] + [i + 1 for i, c in _outside_quotes(text) if c == ";"]
+    ends = [i - 1 for i in starts[1:]] + [len(text)]
+    return [(start + 1, text[start:end]) for start, end in zip(starts, ends)
+            if text[start:end].strip()]
 
 
 def _first_word(text: str) -> str:
@@ -938,7 +1019,7 @@ def _split_operands(text: str, column: int, allow_spaces: bool = False) -> list[
     its first non-blank character). With allow_spaces (macro arguments), blanks
     outside parentheses also separate, as GNU as allows."""
     pieces: list[tuple[int, str]] = []
-    depth, quote, start, i = 0, None, 0, 0
+    depth, start = 0, 0
 
     def add(end: int) -> None:
         piece = text[start:end]
@@ -946,20 +1027,8 @@ def _split_operands(text: str, column: int, allow_spaces: bool = False) -> list[
             lead = len(piece) - len(piece.lstrip())
             pieces.append((column + start + lead, piece.strip()))
 
-    while i < len(text):
-        c = text[i]
-        if quote:
-            if c == "\\":
-                i += 1
-            elif c == quote:
-                quote = None
-        elif c == '"':
-            quote = '"'
-        elif c == "'":
-            i += 2 if i + 1 < len(text) and text[i + 1] == "\\" else 1
-            if i + 1 < len(text) and text[i + 1] == "'":
-                i += 1
-        elif c == "(":
+    for i, c in _outside_quotes(text):
+        if c == "(":
             depth += 1
         elif c == ")":
             depth -= 1
@@ -968,17 +1037,12 @@ def _split_operands(text: str, column: int, allow_spaces: bool = False) -> list[
             start = i + 1
         elif allow_spaces and c in " \t" and depth == 0 and text[start:i].strip():
             # A blank ends an argument unless an operator continues the expression.
-            j = i
-            while j < len(text) and text[j] in " \t":
-                j += 1
+            after = len(text) - len(text[i:].lstrip(" \t"))
             before = text[start:i].rstrip()
-            if j < len(text) and text[j] not in ",=+-*/|&^<>%)" and \
+            if after < len(text) and text[after] not in ",=+-*/|&^<>%)" and \
                     before[-1] not in "=+-*/|&^<>%(~!":
                 add(i)
-                start = j
-                i = j
-                continue
-        i += 1
+                start = after
     add(len(text))
     if len(pieces) == 1 and not pieces[0][1]:
         return []

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from emu.asm import DEFAULT_BASE, Assembly, AssemblyError, assemble, elfwrite
+from emu.asm import DEFAULT_BASE, AssemblyError, assemble, elfwrite
 from emu.elf import Program, Segment, label_map
 from emu.errors import EmuError
 
@@ -48,22 +48,26 @@ def _defsym(ctx, param, values):
               help="The same as --base, spelled as GNU ld spells it.")
 @click.option("--defsym", multiple=True, callback=_defsym, metavar="NAME=VALUE",
               help="Define a symbol before reading the source, as `as --defsym`.")
+@click.option("-I", "include_dirs", multiple=True, metavar="DIR",
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Also look for .include files in DIR (after the including file's own "
+                   "directory), as `as -I`.")
 @click.option("-l", "--listing", is_flag=True,
               help="Print a listing: address, bytes and source line, as `as -al`.")
 @click.pass_context
-def asm(ctx, source, output, base, ttext, defsym, listing):
+def asm(ctx, source, output, base, ttext, defsym, include_dirs, listing):
     """Assemble SOURCE (GNU as syntax, emu's subset: RV32IMA, Zicsr, Zifencei) into
     an ELF executable laid out as programs/link.ld does."""
     start = ttext if ttext is not None else base if base is not None else DEFAULT_BASE
     try:
-        result = assemble(source, start, defsym)
+        result = assemble(source, start, defsym, include_dirs)
     except AssemblyError as error:
         click.echo(error.text, err=True)
         ctx.exit(1)
     except EmuError as error:
         click.echo(f"error: {error}", err=True)
         ctx.exit(1)
-    image = elfwrite.write_elf(*_for_elf(result), result.entry)
+    image = elfwrite.write_elf(result.sections, result.symbols, result.entry)
     output = output or source.with_suffix(".elf")
     try:
         output.write_bytes(image)
@@ -72,14 +76,6 @@ def asm(ctx, source, output, base, ttext, defsym, listing):
         ctx.exit(1)
     if listing:
         sys.stdout.write(result.listing)
-
-
-def _for_elf(result: Assembly):
-    sections = [elfwrite.Section(s.name, s.addr, s.data, s.size, s.flags)
-                for s in result.sections]
-    symbols = [elfwrite.Symbol(s.name, s.value, s.section, s.is_global, s.kind)
-               for s in result.symbols]
-    return sections, symbols
 
 
 def load_source(path: str | Path, base: int = DEFAULT_BASE) -> Program:

@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, field
 
 from emu.asm.source import StatementError
-from emu.isa.csrs import CSRS
+from emu.isa.csrs import GNU_CSRS
 from emu.isa.instructions import BY_NAME, EXTENSION_OF, FIELDS, INSTRUCTIONS, REGISTERS, Instruction
 from emu.isa.pseudo import PSEUDOS
 
@@ -185,11 +185,11 @@ class Reader:
             return register(text, column)
         if fieldname == "csr":
             name = text.strip().lower()
-            if name in CSRS:
-                return CSRS[name]
+            if name in GNU_CSRS:
+                return GNU_CSRS[name]
             if re.fullmatch(r"[a-z_][\w.]*", name) and not self.defined(text.strip()):
                 raise StatementError(column, f"unknown CSR '{text.strip()}' (expected a CSR "
-                                             "name of emu's subset or a number 0..4095)")
+                                             "name or a number 0..4095)")
             value = self.constant(self.parse_expr(text, column), "a CSR number")
             if not 0 <= value <= FIELDS["csr"].range[1]:
                 raise StatementError(column, f"CSR number {value} out of range (0..4095)")

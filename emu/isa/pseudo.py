@@ -63,14 +63,14 @@ csrw           csr,rs1           csrrw         rd=0                         AD
 csrs           csr,rs1           csrrs         rd=0                         AD
 csrc           csr,rs1           csrrc         rd=0                         AD
 csrwi          csr,zimm          csrrwi        rd=0                         A
-csrw           csr,zimm          csrrwi        rd=0                         D
-csrrw          rd,csr,zimm       csrrwi        -                            D
+csrw           csr,zimm          csrrwi        rd=0                        AD
+csrrw          rd,csr,zimm       csrrwi        -                           AD
 csrsi          csr,zimm          csrrsi        rd=0                         A
-csrs           csr,zimm          csrrsi        rd=0                         D
-csrrs          rd,csr,zimm       csrrsi        -                            D
+csrs           csr,zimm          csrrsi        rd=0                        AD
+csrrs          rd,csr,zimm       csrrsi        -                           AD
 csrci          csr,zimm          csrrci        rd=0                         A
-csrc           csr,zimm          csrrci        rd=0                         D
-csrrc          rd,csr,zimm       csrrci        -                            D
+csrc           csr,zimm          csrrci        rd=0                        AD
+csrrc          rd,csr,zimm       csrrci        -                           AD
 fence          -                 fence         pred=15 succ=15              AD
 sfence.vma     -                 sfence.vma    rs1=0 rs2=0                  AD
 sfence.vma     rs1               sfence.vma    rs2=0                        AD

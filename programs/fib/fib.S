@@ -5,8 +5,10 @@
 #     caller passes the argument in a0 and gets the result back in a0; `call`
 #     puts the return address in ra; the callee saves ra and the s registers
 #     it uses in its own stack frame and restores them before `ret`;
-#   - a small output library (uart_putc, uart_puts, print_udec) built on the
-#     16550 UART, with decimal conversion by the M extension's divu and remu;
+#   - calls into a small output library built on the 16550 UART (uart_putc,
+#     uart_puts and print_udec, from programs/lib/uart.inc), whose routines
+#     follow the same convention; print_udec converts to decimal with the M
+#     extension's divu and remu;
 #   - how fast naive recursion grows: each line also counts the calls it took.
 #
 # Spec sections that matter:
@@ -21,15 +23,7 @@
 # Output: "fib(n) = value (calls: count)" for n = 0..20, then the machine
 # stops with exit status 0 through the test finisher.
 
-    .equ UART_BASE,       0x10000000
-    .equ UART_THR,        0           # transmit holding register (write)
-    .equ UART_LSR,        5           # line status register
-    .equ UART_LSR_THRE,   0x20        # transmitter holding register empty
-
-    .equ TEST_BASE,       0x00100000
-    .equ TEST_PASS,       0x5555      # stop the machine, exit status 0
-
-    .equ ASCII_ZERO,      0x30        # '0'
+    .include "../lib/board.inc"      # UART_*, TEST_*, ASCII_*
 
     .equ FIB_LAST,        20          # print fib(0) .. fib(FIB_LAST)
     .equ STACK_SIZE,      4096        # fib(20) nests 19 frames of 16 bytes
@@ -121,58 +115,9 @@ fib_base:
     ret
 
 # ---------------------------------------------------------------------------
-# Output over the 16550 UART.
+# Output over the 16550 UART: uart_putc, uart_puts, print_udec, print_hex.
 
-# uart_putc: a0 = the byte to send. A leaf function: it calls nothing, so it
-# keeps ra where it is and needs no frame. Clobbers t0 and t1 only.
-uart_putc:
-    li      t0, UART_BASE
-1:  lbu     t1, UART_LSR(t0)
-    andi    t1, t1, UART_LSR_THRE
-    beqz    t1, 1b                  # wait until the UART can take a byte
-    sb      a0, UART_THR(t0)
-    ret
-
-# uart_puts: a0 = a NUL-terminated string.
-uart_puts:
-    addi    sp, sp, -16
-    sw      ra, 12(sp)
-    sw      s0, 8(sp)
-    mv      s0, a0                  # the cursor survives uart_putc
-1:  lbu     a0, 0(s0)
-    beqz    a0, 2f
-    call    uart_putc
-    addi    s0, s0, 1
-    j       1b
-2:  lw      s0, 8(sp)
-    lw      ra, 12(sp)
-    addi    sp, sp, 16
-    ret
-
-# print_udec: a0 = an unsigned number, printed in decimal.
-# The digits come out least significant first (remu gives the last digit,
-# divu drops it), so they are collected in the frame and printed backwards.
-# 2^32 - 1 has 10 digits; the frame has room for 16.
-print_udec:
-    addi    sp, sp, -32
-    sw      ra, 28(sp)
-    sw      s0, 24(sp)
-    mv      s0, sp                  # s0 = where the next digit goes
-    li      t0, 10
-1:  remu    t1, a0, t0              # the lowest digit
-    divu    a0, a0, t0              # and the rest
-    addi    t1, t1, ASCII_ZERO
-    sb      t1, 0(s0)
-    addi    s0, s0, 1
-    bnez    a0, 1b                  # at least one digit, even for 0
-2:  addi    s0, s0, -1              # now from the last digit stored back
-    lbu     a0, 0(s0)
-    call    uart_putc
-    bne     s0, sp, 2b
-    lw      s0, 24(sp)
-    lw      ra, 28(sp)
-    addi    sp, sp, 32
-    ret
+    .include "../lib/uart.inc"
 
     .section .rodata
 text_fib_open:    .asciz "fib("

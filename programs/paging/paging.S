@@ -69,14 +69,7 @@
 # Output: the kernel's mappings, the task's lines with the kernel's fault
 # reports between them, and the task's exit; exit status 0.
 
-    .equ UART_BASE,       0x10000000
-    .equ UART_THR,        0           # transmit holding register (write)
-    .equ UART_LSR,        5           # line status register
-    .equ UART_LSR_THRE,   0x20        # transmitter holding register empty
-
-    .equ TEST_BASE,       0x00100000
-    .equ TEST_PASS,       0x5555      # stop the machine, exit status 0
-    .equ TEST_FAIL,       0x3333      # (status << 16) | TEST_FAIL: exit status
+    .include "../lib/board.inc"      # UART_*, TEST_*, ASCII_*
 
     # Sv32 page table entries (4.3.1).
     .equ PTE_V,           (1 << 0)    # valid
@@ -111,17 +104,12 @@
     .equ CAUSE_USER_ECALL,       8
     .equ CAUSE_LOAD_PAGE_FAULT,  13
     .equ CAUSE_STORE_PAGE_FAULT, 15
-    .equ CAUSE_COUNT,     16          # exception causes named in cause_names
     .equ INSN_BYTES,      4
 
     # The system calls: a7 = number, a0 = argument.
     .equ SYS_PUTCHAR,     1           # a0 = a byte to print
     .equ SYS_EXIT,        2           # a0 = exit status
 
-    .equ ASCII_ZERO,      0x30        # '0'
-    .equ ASCII_LOWER_A,   0x61        # 'a'
-    .equ ASCII_MINUS,     0x2d        # '-'
-    .equ ASCII_NEWLINE,   0x0a        # '\n'
     .equ KERNEL_STACK_SIZE, 4096
 
 # MAP kind, va, pa_label, flags: install one mapping and print it.
@@ -452,103 +440,24 @@ power_off:
 1:  sw      t1, 0(t0)
 2:  j       2b                      # the store stops the machine
 
-# print_cause: a0 = an mcause value, printed by name.
-print_cause:
-    li      t0, CAUSE_COUNT
-    bgeu    a0, t0, 1f              # interrupts (bit 31) and unnamed causes
-    la      t0, cause_names
-    slli    t1, a0, 2
-    add     t0, t0, t1
-    lw      a0, 0(t0)
-    tail    uart_puts
-1:  tail    print_hex
-
 # ---------------------------------------------------------------------------
-# The kernel's output over the 16550 UART (M-mode, physical addresses).
+# The kernel's output over the 16550 UART (M-mode, physical addresses):
+# print_cause, which prints an mcause value by name; uart_putc, uart_puts,
+# print_udec, print_hex.
 
-# uart_putc: a0 = the byte to send. A leaf: clobbers t0 and t1 only.
-uart_putc:
-    li      t0, UART_BASE
-1:  lbu     t1, UART_LSR(t0)
-    andi    t1, t1, UART_LSR_THRE
-    beqz    t1, 1b                  # wait until the UART can take a byte
-    sb      a0, UART_THR(t0)
-    ret
-
-# uart_puts: a0 = a NUL-terminated string.
-uart_puts:
-    addi    sp, sp, -16
-    sw      ra, 12(sp)
-    sw      s0, 8(sp)
-    mv      s0, a0
-1:  lbu     a0, 0(s0)
-    beqz    a0, 2f
-    call    uart_putc
-    addi    s0, s0, 1
-    j       1b
-2:  lw      s0, 8(sp)
-    lw      ra, 12(sp)
-    addi    sp, sp, 16
-    ret
-
-# print_udec: a0 = an unsigned number, in decimal (digits collected
-# backwards in the frame: remu gives the last one, divu drops it).
-print_udec:
-    addi    sp, sp, -32
-    sw      ra, 28(sp)
-    sw      s0, 24(sp)
-    mv      s0, sp
-    li      t0, 10
-1:  remu    t1, a0, t0
-    divu    a0, a0, t0
-    addi    t1, t1, ASCII_ZERO
-    sb      t1, 0(s0)
-    addi    s0, s0, 1
-    bnez    a0, 1b
-2:  addi    s0, s0, -1
-    lbu     a0, 0(s0)
-    call    uart_putc
-    bne     s0, sp, 2b
-    lw      s0, 24(sp)
-    lw      ra, 28(sp)
-    addi    sp, sp, 32
-    ret
-
-# print_hex: a0 = a word, as 0x and eight hex digits.
-print_hex:
-    addi    sp, sp, -16
-    sw      ra, 12(sp)
-    sw      s0, 8(sp)
-    sw      s1, 4(sp)
-    mv      s0, a0
-    li      s1, 8                   # nibbles left
-    li      a0, ASCII_ZERO
-    call    uart_putc
-    li      a0, 0x78                # 'x'
-    call    uart_putc
-1:  srli    a0, s0, 28              # the top nibble
-    slli    s0, s0, 4
-    li      t0, 10
-    bltu    a0, t0, 2f
-    addi    a0, a0, ASCII_LOWER_A - 10 - ASCII_ZERO     # 10..15 -> a..f
-2:  addi    a0, a0, ASCII_ZERO
-    call    uart_putc
-    addi    s1, s1, -1
-    bnez    s1, 1b
-    lw      s1, 4(sp)
-    lw      s0, 8(sp)
-    lw      ra, 12(sp)
-    addi    sp, sp, 16
-    ret
+    .include "../lib/causes.inc"
+    .include "../lib/uart.inc"
 
 # ===========================================================================
 # The task: one page of code (and its read-only strings), mapped at
 # TASK_CODE_VA with R, X and U. It runs in U-mode with translation on, so it
 # can touch only its own two pages: every kernel routine above is out of
 # reach (U = 0), which is why it brings its own small output library, built
-# on the SYS_PUTCHAR system call. It never uses an absolute address of its
-# own code or strings: those it names pc-relatively (la, call). The addresses
-# it loads with li are the ones it is meant to fail on.
+# on the SYS_PUTCHAR system call: task_puts and task_put_hex are uart_puts
+# and print_hex of programs/lib/uart.inc again, calling task_putc, copied on
+# purpose because they must sit in this page. It never uses an absolute
+# address of its own code or strings: those it names pc-relatively (la,
+# call). The addresses it loads with li are the ones it is meant to fail on.
 
     .balign PAGE_SIZE
 task_code:
@@ -621,7 +530,7 @@ task_put_hex:
     li      s1, 8
     li      a0, ASCII_ZERO
     call    task_putc
-    li      a0, 0x78                # 'x'
+    li      a0, ASCII_LOWER_X
     call    task_putc
 1:  srli    a0, s0, 28
     slli    s0, s0, 4
@@ -666,29 +575,6 @@ text_at_pc:      .asciz " at pc "
 text_exited:     .asciz "kernel: the task exited with status "
 text_unexpected: .asciz "kernel: unexpected trap: "
 text_too_big:    .asciz "kernel: the task does not fit its page\n"
-
-# The exception causes of the privileged spec's table 3.6, by number.
-    .balign 4
-cause_names:
-    .word   cause_0, cause_1, cause_2, cause_3
-    .word   cause_4, cause_5, cause_6, cause_7
-    .word   cause_8, cause_9, cause_reserved, cause_11
-    .word   cause_12, cause_13, cause_reserved, cause_15
-cause_0:        .asciz "instruction address misaligned"
-cause_1:        .asciz "instruction access fault"
-cause_2:        .asciz "illegal instruction"
-cause_3:        .asciz "breakpoint"
-cause_4:        .asciz "load address misaligned"
-cause_5:        .asciz "load access fault"
-cause_6:        .asciz "store/AMO address misaligned"
-cause_7:        .asciz "store/AMO access fault"
-cause_8:        .asciz "environment call from U-mode"
-cause_9:        .asciz "environment call from S-mode"
-cause_11:       .asciz "environment call from M-mode"
-cause_12:       .asciz "instruction page fault"
-cause_13:       .asciz "load page fault"
-cause_15:       .asciz "store/AMO page fault"
-cause_reserved: .asciz "reserved"
 
     .bss
     .balign PAGE_SIZE

@@ -20,19 +20,7 @@
 # Output: the array before and after, ten numbers a line, then "sorted: yes";
 # exit status 0 through the test finisher (status 1 if the check fails).
 
-    .equ UART_BASE,       0x10000000
-    .equ UART_THR,        0           # transmit holding register (write)
-    .equ UART_LSR,        5           # line status register
-    .equ UART_LSR_THRE,   0x20        # transmitter holding register empty
-
-    .equ TEST_BASE,       0x00100000
-    .equ TEST_PASS,       0x5555      # stop the machine, exit status 0
-    .equ TEST_FAIL,       0x3333      # (status << 16) | TEST_FAIL: exit status
-
-    .equ ASCII_ZERO,      0x30        # '0'
-    .equ ASCII_MINUS,     0x2d        # '-'
-    .equ ASCII_SPACE,     0x20        # ' '
-    .equ ASCII_NEWLINE,   0x0a        # '\n'
+    .include "../lib/board.inc"      # UART_*, TEST_*, ASCII_*
 
     .equ WORD_SIZE,       4
     .equ PER_LINE,        10          # numbers printed on one line
@@ -158,38 +146,11 @@ print_array:
     addi    sp, sp, 16
     ret
 
-# ---------------------------------------------------------------------------
-# Output over the 16550 UART.
-
-# uart_putc: a0 = the byte to send. A leaf: clobbers t0 and t1 only.
-uart_putc:
-    li      t0, UART_BASE
-1:  lbu     t1, UART_LSR(t0)
-    andi    t1, t1, UART_LSR_THRE
-    beqz    t1, 1b                  # wait until the UART can take a byte
-    sb      a0, UART_THR(t0)
-    ret
-
-# uart_puts: a0 = a NUL-terminated string.
-uart_puts:
-    addi    sp, sp, -16
-    sw      ra, 12(sp)
-    sw      s0, 8(sp)
-    mv      s0, a0
-1:  lbu     a0, 0(s0)
-    beqz    a0, 2f
-    call    uart_putc
-    addi    s0, s0, 1
-    j       1b
-2:  lw      s0, 8(sp)
-    lw      ra, 12(sp)
-    addi    sp, sp, 16
-    ret
-
 # print_dec: a0 = a signed number, printed in decimal.
 # A negative number is a minus sign and then its magnitude. The magnitude is
-# printed as an unsigned number, which is what makes -2147483648 work: its
-# negation overflows back to 0x80000000, which read unsigned is 2147483648.
+# printed as an unsigned number (print_udec), which is what makes -2147483648
+# work: its negation overflows back to 0x80000000, which read unsigned is
+# 2147483648. Clobbers a0, t0 and t1, as print_udec does.
 print_dec:
     bgez    a0, print_udec          # not negative: a tail call, same a0
     addi    sp, sp, -16
@@ -205,29 +166,10 @@ print_dec:
     addi    sp, sp, 16
     ret
 
-# print_udec: a0 = an unsigned number, printed in decimal. The digits come out
-# least significant first (remu gives the last digit, divu drops it), so they
-# are collected in the frame and printed backwards.
-print_udec:
-    addi    sp, sp, -32
-    sw      ra, 28(sp)
-    sw      s0, 24(sp)
-    mv      s0, sp                  # where the next digit goes
-    li      t0, 10
-1:  remu    t1, a0, t0
-    divu    a0, a0, t0
-    addi    t1, t1, ASCII_ZERO
-    sb      t1, 0(s0)
-    addi    s0, s0, 1
-    bnez    a0, 1b                  # at least one digit, even for 0
-2:  addi    s0, s0, -1
-    lbu     a0, 0(s0)
-    call    uart_putc
-    bne     s0, sp, 2b
-    lw      s0, 24(sp)
-    lw      ra, 28(sp)
-    addi    sp, sp, 32
-    ret
+# ---------------------------------------------------------------------------
+# Output over the 16550 UART: uart_putc, uart_puts, print_udec, print_hex.
+
+    .include "../lib/uart.inc"
 
     .section .rodata
 text_before:      .asciz "before:\n"

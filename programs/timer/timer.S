@@ -36,14 +36,7 @@
 #
 # Output: a line per tick, then a summary; exit status 0 (1 on a surprise).
 
-    .equ UART_BASE,       0x10000000
-    .equ UART_THR,        0           # transmit holding register (write)
-    .equ UART_LSR,        5           # line status register
-    .equ UART_LSR_THRE,   0x20        # transmitter holding register empty
-
-    .equ TEST_BASE,       0x00100000
-    .equ TEST_PASS,       0x5555      # stop the machine, exit status 0
-    .equ TEST_FAIL,       0x3333      # (status << 16) | TEST_FAIL: exit status
+    .include "../lib/board.inc"      # UART_*, TEST_*, ASCII_*
 
     .equ CLINT_BASE,      0x02000000
     .equ CLINT_MTIMECMP,  0x4000      # hart 0's mtimecmp: low word, high at +4
@@ -55,8 +48,6 @@
 
     .equ INTERVAL,        100000      # mtime units between ticks
     .equ TICKS,           5           # then stop
-
-    .equ ASCII_ZERO,      0x30        # '0'
     .equ STACK_SIZE,      4096
 
     .section .text.init
@@ -275,55 +266,9 @@ fail:
 1:  j       1b
 
 # ---------------------------------------------------------------------------
-# Output over the 16550 UART.
+# Output over the 16550 UART: uart_putc, uart_puts, print_udec, print_hex.
 
-# uart_putc: a0 = the byte to send. A leaf: clobbers t0 and t1 only.
-uart_putc:
-    li      t0, UART_BASE
-1:  lbu     t1, UART_LSR(t0)
-    andi    t1, t1, UART_LSR_THRE
-    beqz    t1, 1b                  # wait until the UART can take a byte
-    sb      a0, UART_THR(t0)
-    ret
-
-# uart_puts: a0 = a NUL-terminated string.
-uart_puts:
-    addi    sp, sp, -16
-    sw      ra, 12(sp)
-    sw      s0, 8(sp)
-    mv      s0, a0
-1:  lbu     a0, 0(s0)
-    beqz    a0, 2f
-    call    uart_putc
-    addi    s0, s0, 1
-    j       1b
-2:  lw      s0, 8(sp)
-    lw      ra, 12(sp)
-    addi    sp, sp, 16
-    ret
-
-# print_udec: a0 = an unsigned number, in decimal (digits collected
-# backwards in the frame: remu gives the last one, divu drops it).
-print_udec:
-    addi    sp, sp, -32
-    sw      ra, 28(sp)
-    sw      s0, 24(sp)
-    mv      s0, sp
-    li      t0, 10
-1:  remu    t1, a0, t0
-    divu    a0, a0, t0
-    addi    t1, t1, ASCII_ZERO
-    sb      t1, 0(s0)
-    addi    s0, s0, 1
-    bnez    a0, 1b
-2:  addi    s0, s0, -1
-    lbu     a0, 0(s0)
-    call    uart_putc
-    bne     s0, sp, 2b
-    lw      s0, 24(sp)
-    lw      ra, 28(sp)
-    addi    sp, sp, 32
-    ret
+    .include "../lib/uart.inc"
 
     .section .rodata
 text_every:       .asciz "timer: a tick every "

@@ -38,20 +38,7 @@
 #
 # Output: one block per trap, then "traps: done"; exit status 0.
 
-    .equ UART_BASE,       0x10000000
-    .equ UART_THR,        0           # transmit holding register (write)
-    .equ UART_LSR,        5           # line status register
-    .equ UART_LSR_THRE,   0x20        # transmitter holding register empty
-
-    .equ TEST_BASE,       0x00100000
-    .equ TEST_PASS,       0x5555      # stop the machine, exit status 0
-    .equ TEST_FAIL,       0x3333      # (status << 16) | TEST_FAIL: exit status
-
-    .equ ASCII_ZERO,      0x30        # '0'
-    .equ ASCII_LOWER_A,   0x61        # 'a'
-    .equ ASCII_NEWLINE,   0x0a        # '\n'
-
-    .equ CAUSE_COUNT,     16          # exception causes named in cause_names
+    .include "../lib/board.inc"      # UART_*, TEST_*, ASCII_*
 
     .equ NOTHING_THERE,   0x00000800  # no memory, no device: an access fault
     .equ INSN_BYTES,      4
@@ -182,14 +169,8 @@ trap_handler:
     call    print_udec
     la      a0, text_open
     call    uart_puts
-    la      a0, text_unknown_cause  # a cause the table does not name
-    li      t0, CAUSE_COUNT
-    bgeu    s0, t0, 1f
-    la      t0, cause_names         # else cause_names[mcause]: 4 bytes each
-    slli    t1, s0, 2
-    add     t0, t0, t1
-    lw      a0, 0(t0)
-1:  call    uart_puts
+    mv      a0, s0
+    call    print_cause             # its name in the privileged spec
     la      a0, text_close
     call    uart_puts
 
@@ -250,83 +231,11 @@ unexpected_trap:
 1:  j       1b
 
 # ---------------------------------------------------------------------------
-# Output over the 16550 UART.
+# Output over the 16550 UART: uart_putc, uart_puts, print_udec, print_hex;
+# and print_cause, which prints an mcause value by name.
 
-# uart_putc: a0 = the byte to send. A leaf: clobbers t0 and t1 only.
-uart_putc:
-    li      t0, UART_BASE
-1:  lbu     t1, UART_LSR(t0)
-    andi    t1, t1, UART_LSR_THRE
-    beqz    t1, 1b                  # wait until the UART can take a byte
-    sb      a0, UART_THR(t0)
-    ret
-
-# uart_puts: a0 = a NUL-terminated string.
-uart_puts:
-    addi    sp, sp, -16
-    sw      ra, 12(sp)
-    sw      s0, 8(sp)
-    mv      s0, a0
-1:  lbu     a0, 0(s0)
-    beqz    a0, 2f
-    call    uart_putc
-    addi    s0, s0, 1
-    j       1b
-2:  lw      s0, 8(sp)
-    lw      ra, 12(sp)
-    addi    sp, sp, 16
-    ret
-
-# print_udec: a0 = an unsigned number, in decimal (digits collected
-# backwards in the frame: remu gives the last one, divu drops it).
-print_udec:
-    addi    sp, sp, -32
-    sw      ra, 28(sp)
-    sw      s0, 24(sp)
-    mv      s0, sp
-    li      t0, 10
-1:  remu    t1, a0, t0
-    divu    a0, a0, t0
-    addi    t1, t1, ASCII_ZERO
-    sb      t1, 0(s0)
-    addi    s0, s0, 1
-    bnez    a0, 1b
-2:  addi    s0, s0, -1
-    lbu     a0, 0(s0)
-    call    uart_putc
-    bne     s0, sp, 2b
-    lw      s0, 24(sp)
-    lw      ra, 28(sp)
-    addi    sp, sp, 32
-    ret
-
-# print_hex: a0 = a word, printed as 0x and eight hex digits, most
-# significant first: each step rotates the top nibble into view.
-print_hex:
-    addi    sp, sp, -16
-    sw      ra, 12(sp)
-    sw      s0, 8(sp)
-    sw      s1, 4(sp)
-    mv      s0, a0                  # the digits still to print, top first
-    li      s1, 8                   # nibbles left
-    li      a0, ASCII_ZERO
-    call    uart_putc
-    li      a0, 0x78                # 'x'
-    call    uart_putc
-1:  srli    a0, s0, 28              # the top nibble, 0..15
-    slli    s0, s0, 4
-    li      t0, 10
-    bltu    a0, t0, 2f
-    addi    a0, a0, ASCII_LOWER_A - 10 - ASCII_ZERO     # 10..15 -> a..f
-2:  addi    a0, a0, ASCII_ZERO
-    call    uart_putc
-    addi    s1, s1, -1
-    bnez    s1, 1b
-    lw      s1, 4(sp)
-    lw      s0, 8(sp)
-    lw      ra, 12(sp)
-    addi    sp, sp, 16
-    ret
+    .include "../lib/causes.inc"
+    .include "../lib/uart.inc"
 
     .section .rodata
 text_mtvec:           .asciz "traps: mtvec = "
@@ -346,31 +255,6 @@ text_mepc:            .asciz "      mepc   = "
 text_mtval:           .asciz "      mtval  = "
 text_unexpected:      .asciz "unexpected trap, mcause = "
 text_done:            .asciz "traps: done\n"
-
-# The exception causes of the privileged spec's table 3.6, by number. Each
-# entry is the address of the name: the handler loads cause_names[mcause].
-    .balign 4
-cause_names:
-    .word   cause_0, cause_1, cause_2, cause_3
-    .word   cause_4, cause_5, cause_6, cause_7
-    .word   cause_8, cause_9, cause_reserved, cause_11
-    .word   cause_12, cause_13, cause_reserved, cause_15
-cause_0:        .asciz "instruction address misaligned"
-cause_1:        .asciz "instruction access fault"
-cause_2:        .asciz "illegal instruction"
-cause_3:        .asciz "breakpoint"
-cause_4:        .asciz "load address misaligned"
-cause_5:        .asciz "load access fault"
-cause_6:        .asciz "store/AMO address misaligned"
-cause_7:        .asciz "store/AMO access fault"
-cause_8:        .asciz "environment call from U-mode"
-cause_9:        .asciz "environment call from S-mode"
-cause_11:       .asciz "environment call from M-mode"
-cause_12:       .asciz "instruction page fault"
-cause_13:       .asciz "load page fault"
-cause_15:       .asciz "store/AMO page fault"
-cause_reserved: .asciz "reserved"
-text_unknown_cause: .asciz "unknown"
 
     .bss
     .balign 16
