@@ -183,6 +183,21 @@ def round_trip_us() -> float:
     return best / ROUND_TRIPS * 1e6
 
 
+def registers_us() -> tuple[float, float]:
+    """Reading the 32 registers: through one buffer (Core.registers), and one
+    element at a time through the hart struct."""
+    from emu.core import Core
+    core = Core(1 << 20)
+    x = core.x
+    times = []
+    for read in (core.registers, lambda: [x[i] for i in range(32)]):
+        start = time.perf_counter()
+        for _ in range(ROUND_TRIPS):
+            read()
+        times.append((time.perf_counter() - start) / ROUND_TRIPS * 1e6)
+    return times[0], times[1]
+
+
 def wall(argv: list[str], runs: int) -> float:
     times = []
     for _ in range(runs):
@@ -267,12 +282,15 @@ def main() -> None:
     else:
         print("emu hv: skipped (emu.hv does not exist yet)")
     results["round_trip_us"] = round_trip_us()
+    results["registers_us"], results["registers_one_by_one_us"] = registers_us()
     results["emu_run_tiny_s"] = wall([sys.executable, "-m", "emu", "run",
                                       str(BUILD / "tiny.elf")], max(args.runs, 5))
     results["import_emu_s"] = wall([sys.executable, "-c", "import emu"], max(args.runs, 5))
     results["python_startup_s"] = wall([sys.executable, "-c", "pass"], max(args.runs, 5))
     results["peak_rss_mb"] = peak_rss_mb()
     print(f"exit round trip          {results['round_trip_us']:8.2f} us")
+    print(f"32 registers, one buffer {results['registers_us']:8.2f} us "
+          f"(one by one: {results['registers_one_by_one_us']:.2f} us)")
     print(f"emu run tiny.elf         {results['emu_run_tiny_s']:8.3f} s wall")
     print(f"python -c 'import emu'   {results['import_emu_s']:8.3f} s wall "
           f"(python -c pass: {results['python_startup_s']:.3f} s)")
@@ -345,7 +363,8 @@ def compare(old: dict, new: dict, path: Path) -> None:
                  for key in ("emu", "user_sv32", "timer", "unicorn")
                  if key in row and key in before]
         print(f"  {name:10} " + "  ".join(parts))
-    for key in ("round_trip_us", "emu_run_tiny_s", "import_emu_s", "peak_rss_mb"):
+    for key in ("round_trip_us", "registers_us", "emu_run_tiny_s", "import_emu_s",
+                "peak_rss_mb"):
         if key in old and key in new:
             print(f"  {key:16} {old[key]:.3f} -> {new[key]:.3f}")
 

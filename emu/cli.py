@@ -154,7 +154,7 @@ def _write_json(path: Path, machine: Machine, program: Path, boot: str, stop: St
         "retired": core.retired,
         "pc": core.pc,
         "privilege": Priv(core.priv).name,
-        "registers": {f"x{i}": core.x[i] for i in range(32)},
+        "registers": {f"x{i}": value for i, value in enumerate(core.registers())},
     }
     try:
         path.write_text(json.dumps(summary, indent=2) + "\n")
