@@ -103,8 +103,8 @@ trap_handler:
     sltu t2, t0, t2             /* the carry out of the low word */
     add t1, t1, t2
     li t2, MTIMECMP
+    sw t0, 0(t2)                /* interrupts are off in here: any order will do */
     sw t1, 4(t2)
-    sw t0, 0(t2)
     lw t0, -4(sp)
     lw t1, -8(sp)
     lw t2, -12(sp)

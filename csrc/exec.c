@@ -49,10 +49,12 @@
 #define CHECK_TARGET(t) do { if (unlikely((t) & 3)) RAISE(CAUSE_MISALIGNED_FETCH, (t)); } while (0)
 
 /* Enter the block that begins at op, in the page running: count it in when it
- * is decoded and fits, else let the code after `enter` see to it. Expanded at
- * each jump, so that each has its own indirect jump for the host to predict. */
+ * fits, else let the code after `enter` see to it. Expanded at each jump, so
+ * that each has its own indirect jump for the host to predict. An UNDECODED op
+ * needs no test here: it counts in what its stale count says (0 if it never
+ * ran) and its body gives it back on the way to `enter`, which decodes. */
 #define ENTER() do { \
-        if (likely(op->kind != K_UNDECODED && steps + op->count <= limit)) { \
+        if (likely(steps + op->count <= limit)) { \
             steps += op->count; \
             DISPATCH(); \
         } \

@@ -209,6 +209,8 @@ int csr_instruction(emu_t *m, uint32_t csr, uint32_t op, uint32_t operand, int w
 int csr_read(emu_t *m, uint32_t csr, uint32_t *value);
 int csr_write(emu_t *m, uint32_t csr, uint32_t value, int in_instruction);
 uint32_t mip_read(const emu_t *m);
+void interrupts_changed(emu_t *m);
+void deadline_changed(emu_t *m);
 void mstatus_set(emu_t *m, uint32_t value);
 uint64_t mtime_now(const emu_t *m);
 void mtime_set(emu_t *m, uint64_t value, int in_instruction);
