@@ -46,6 +46,11 @@ demo: programs
 	    args=$$(cat $$dir/args 2>/dev/null); \
 	    echo "\$$ emu run $${args:+$$args }build/programs/$$name.elf"; \
 	    $(PYTHON) -m emu run $$args build/programs/$$name.elf || exit 1; echo; done
+	@echo "\$$ emu hv --stats build/guests/hello.elf build/guests/ticks.elf build/guests/os.elf"
+	@$(PYTHON) -m emu hv --stats build/guests/hello.elf build/guests/ticks.elf build/guests/os.elf
+	@echo; echo "\$$ emu hv --max-insns 3000000 build/guests/adv-spin.elf build/guests/hello.elf build/guests/ticks.elf"
+	@$(PYTHON) -m emu hv --max-insns 3000000 build/guests/adv-spin.elf build/guests/hello.elf \
+	    build/guests/ticks.elf; test $$? -eq 124
 
 test: install
 	$(PYTHON) -m pytest -q

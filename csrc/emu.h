@@ -8,7 +8,7 @@
  * and the fast devices (CLINT, UART, test finisher, HTIF). emu_run() executes until
  * something needs software and returns an exit, as KVM_RUN does. */
 
-#define EMU_CORE_VERSION 1
+#define EMU_CORE_VERSION 3
 
 /* Why emu_run() returned (emu_exit.reason). */
 #define EMU_EXIT_BUDGET     0   /* the instruction budget is spent */
@@ -20,6 +20,8 @@
 #define EMU_EXIT_HTIF       6   /* tohost was written; htif holds the 64-bit value */
 #define EMU_EXIT_OUTPUT     7   /* the UART output buffer is full: drain it */
 #define EMU_EXIT_TRAP_LOOP  8   /* the same exception at the same pc, over and over */
+#define EMU_EXIT_CAUGHT     9   /* a caught trap was just taken: pc is its handler */
+#define EMU_EXIT_WATCH     10   /* an access touched a watchpoint; it has completed */
 
 /* Privilege levels, as encoded in mstatus.MPP. */
 #define EMU_PRIV_U 0
@@ -58,7 +60,24 @@ struct emu_exit {
     uint32_t data;      /* MMIO: the value stored */
     int32_t status;     /* POWEROFF: exit status */
     uint64_t htif;      /* HTIF: the value of tohost */
+    uint32_t epc;       /* CAUGHT: the trapped pc (xepc); WATCH: the accessing instruction's */
+    uint32_t from_priv; /* CAUGHT: the privilege the trap left */
+    uint32_t to_priv;   /* CAUGHT: the privilege that took it */
 };
+
+/* One trap as the hart took it (or, when the host owns M-mode, handed it to the
+ * host: handler 0). The core keeps the last EMU_TRAP_LOG of them, for debuggers. */
+#define EMU_TRAP_LOG 64
+struct emu_trap_record {
+    uint64_t steps;     /* the clock when it was taken */
+    uint32_t cause, tval, epc, handler, insn;
+    uint32_t from_priv, to_priv;
+};
+
+/* Watchpoints: kinds of access, and how many ranges the core checks. */
+#define EMU_WATCH_READ  1
+#define EMU_WATCH_WRITE 2
+#define EMU_WATCH_MAX   16
 
 typedef struct emu emu_t;
 
@@ -142,3 +161,32 @@ void emu_set_mtimecmp(emu_t *m, uint64_t value);
  * as OpenSBI's PMP setup makes it for the kernels it boots. */
 void emu_protect_clint(emu_t *m, int on);
 
+/* Debugging. Catching: a trap whose cause is in a mask (bit n: exception n, or
+ * interrupt n) ends the run right after it is taken, wherever it goes, with
+ * EMU_EXIT_CAUGHT: pc is the handler's first instruction, not yet executed. A
+ * trap the host takes (host-owned M-mode) is an EMU_EXIT_TRAP as always. */
+void emu_catch_set(emu_t *m, uint32_t exceptions, uint32_t interrupts);
+uint64_t emu_trap_count(emu_t *m);
+uint32_t emu_trap_log(emu_t *m, struct emu_trap_record *out, uint32_t max);
+
+/* Watchpoints on physical address ranges: a load (EMU_WATCH_READ) or store
+ * (EMU_WATCH_WRITE, AMOs and SC included) that touches one, RAM or device, ends
+ * the run with EMU_EXIT_WATCH once the instruction has completed: pc is the next
+ * instruction, exit.epc the accessing one, exit.addr/size/is_write/data the access
+ * (physical), exit.tval its virtual address. Pages holding watchpoints stay out of
+ * the TLB, so the check costs nothing elsewhere. add returns -1 when full. */
+int emu_watch_add(emu_t *m, uint32_t addr, uint32_t len, uint32_t kinds);
+int emu_watch_remove(emu_t *m, uint32_t addr, uint32_t len, uint32_t kinds);
+void emu_watch_clear(emu_t *m);
+
+/* Checkpoints, for reverse execution. A state is everything but RAM and the
+ * host's settings (breakpoints, watchpoints, catches, MMIO ranges): registers,
+ * CSRs, clock, devices, unread UART input. RAM the host copies itself, helped by
+ * a map with one byte per page, set when the page may have been written since
+ * emu_dirty_clear (tracking on: emu_dirty_map is non-NULL). */
+uint32_t emu_state_size(emu_t *m);
+uint32_t emu_state_save(emu_t *m, uint8_t *buf, uint32_t cap);
+int emu_state_load(emu_t *m, const uint8_t *buf, uint32_t len);
+int emu_dirty_track(emu_t *m, int on);
+uint8_t *emu_dirty_map(emu_t *m);
+void emu_dirty_clear(emu_t *m);

@@ -82,16 +82,22 @@
 
 /* Loads and stores: a TLB hit on RAM is done here; anything else by mem_slow,
  * after SYNC. A slow store ends the block: it may have made an interrupt
- * pending (CLINT), told HTIF something or changed the code ahead. A slow load
- * changes nothing the block depends on. */
-#define LOAD(size, out) do { \
-        uint32_t a_ = RS1 + IMM; \
+ * pending (CLINT), told HTIF something, changed the code ahead or hit a
+ * watchpoint. A slow load changes nothing the block depends on, unless it hit a
+ * watchpoint (pages holding one never enter the TLB, so only a slow access can):
+ * then the instruction completes and the run loop ends the run. LOAD reads size
+ * bytes into v and writes result, an expression of v, to rd. */
+#define LOAD(size, v, result) do { \
+        uint32_t a_ = RS1 + IMM, v = 0; \
         const tlb_entry_t *t_ = &tlb[ACCESS_LOAD][(a_ >> PAGE_SHIFT) & (TLB_SIZE - 1)]; \
         if (likely(tlb_hit(t_, a_, size))) { \
-            memcpy(&(out), t_->host + (a_ & (PAGE_SIZE - 1)), size); \
+            memcpy(&v, t_->host + (a_ & (PAGE_SIZE - 1)), size); \
+            WRITE_RD(result); \
         } else { \
             SYNC(); \
-            if ((e = mem_slow(m, a_, size, ACCESS_LOAD, &(out))) != EXC_NONE) goto trap; \
+            if ((e = mem_slow(m, a_, size, ACCESS_LOAD, &v)) != EXC_NONE) goto trap; \
+            WRITE_RD(result); \
+            if (unlikely(m->watch_hit)) COMPLETE(PC + 4); \
         } \
     } while (0)
 #define STORE(size, value) do { \
@@ -295,11 +301,11 @@ out:
     OP(BGE)         { BRANCH((int32_t)RS1 >= (int32_t)RS2); }
     OP(BLTU)        { BRANCH(RS1 < RS2); }
     OP(BGEU)        { BRANCH(RS1 >= RS2); }
-    OP(LB)          { uint32_t v = 0; LOAD(1, v); WRITE_RD(SEXT(v, 8)); NEXT(); }
-    OP(LH)          { uint32_t v = 0; LOAD(2, v); WRITE_RD(SEXT(v, 16)); NEXT(); }
-    OP(LW)          { uint32_t v = 0; LOAD(4, v); WRITE_RD(v); NEXT(); }
-    OP(LBU)         { uint32_t v = 0; LOAD(1, v); WRITE_RD(v); NEXT(); }
-    OP(LHU)         { uint32_t v = 0; LOAD(2, v); WRITE_RD(v); NEXT(); }
+    OP(LB)          { LOAD(1, v, SEXT(v, 8)); NEXT(); }
+    OP(LH)          { LOAD(2, v, SEXT(v, 16)); NEXT(); }
+    OP(LW)          { LOAD(4, v, v); NEXT(); }
+    OP(LBU)         { LOAD(1, v, v); NEXT(); }
+    OP(LHU)         { LOAD(2, v, v); NEXT(); }
     OP(SB)          { STORE(1, RS2); NEXT(); }
     OP(SH)          { STORE(2, RS2); NEXT(); }
     OP(SW)          { STORE(4, RS2); NEXT(); }

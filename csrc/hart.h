@@ -99,6 +99,10 @@ typedef struct {
     uint32_t base, size;
 } mmio_range_t;
 
+typedef struct {
+    uint32_t base, len, kinds;      /* physical; EMU_WATCH_* */
+} watch_t;
+
 struct emu {
     struct emu_hart hart;
     struct emu_exit exit;
@@ -163,6 +167,17 @@ struct emu {
 
     uint32_t trap_tval;               /* xtval of the exception being raised */
 
+    /* Debugging (emu.h): caught causes, the trap log, watchpoints (pages that hold
+     * one are never entered into the TLB for the kinds watched), a watchpoint hit
+     * waiting for its instruction to complete, and the dirty-page map. */
+    uint32_t catch_exc, catch_irq;
+    struct emu_trap_record trap_log[EMU_TRAP_LOG];
+    uint64_t trap_count;
+    watch_t watch[EMU_WATCH_MAX];
+    uint32_t watch_count;
+    int watch_hit;
+    uint8_t *dirty;
+
     /* Trap-loop detection: the last exception and how often it repeated. */
     uint32_t loop_cause, loop_pc, loop_repeats;
     uint64_t loop_retired;
@@ -178,6 +193,13 @@ static inline void request_check(emu_t *m) { m->stop_at = 0; }
 
 static inline uint64_t retired(const emu_t *m) { return m->steps - m->exceptions; }
 
+/* RAM at pa may have been written: for checkpoints (emu_dirty_map). */
+static inline void ram_dirty(emu_t *m, uint64_t pa)
+{
+    if (unlikely(m->dirty != NULL) && pa >= EMU_RAM_BASE && pa - EMU_RAM_BASE < m->ram_size)
+        m->dirty[(pa - EMU_RAM_BASE) >> PAGE_SHIFT] = 1;
+}
+
 #define TRY(e) do { exc_t e_ = (e); if (e_ != EXC_NONE) return e_; } while (0)
 
 static inline exc_t raise(emu_t *m, exc_t cause, uint32_t tval)
@@ -192,8 +214,11 @@ void tlb_forget_store(emu_t *m, const uint8_t *host_page);
 op_t *code_fill(emu_t *m, uint32_t pc, exc_t *e);
 exc_t mem_slow(emu_t *m, uint32_t va, int size, access_t access, uint32_t *value);
 exc_t mem_atomic(emu_t *m, uint32_t va, access_t access, uint32_t **cell, uint64_t *pa);
+uint32_t effective_priv(const emu_t *m, access_t access);
 exc_t translate(emu_t *m, uint32_t va, access_t access, int update_ad, uint64_t *pa);
 uint8_t *ram_at(emu_t *m, uint64_t pa, uint32_t len);
+int page_watched(const emu_t *m, uint64_t pa, access_t access);
+void watch_check(emu_t *m, uint32_t va, uint64_t pa, int size, access_t access, uint32_t value);
 
 /* decode.c */
 void decode_block(code_page_t *page, uint32_t first);
@@ -223,7 +248,6 @@ int check_interrupts(emu_t *m);
 void do_mret(emu_t *m);
 void do_sret(emu_t *m);
 void set_priv(emu_t *m, uint32_t priv);
-uint32_t effective_priv(const emu_t *m, access_t access);
 exc_t wait_for_interrupt(emu_t *m);
 
 /* devices.c */

@@ -125,6 +125,7 @@ exc_t translate(emu_t *m, uint32_t va, access_t access, int update_ad, uint64_t 
             pte |= need;
             memcpy(slot, &pte, 4);
             code_written(m, table + vpn * 4, 4);
+            ram_dirty(m, table + vpn * 4);
         }
         uint32_t page_offset_mask = (PAGE_SIZE << (level * VPN_BITS)) - 1;
         *pa = ((uint64_t)(ppn & ~low_mask) << PAGE_SHIFT) | (va & page_offset_mask);
@@ -138,15 +139,62 @@ static int is_tohost_page(const emu_t *m, uint64_t pa)
     return m->tohost && (pa >> PAGE_SHIFT) == (m->tohost >> PAGE_SHIFT);
 }
 
+/* Watchpoints (emu_watch_add): the kinds of watchpoint an access may hit. Fetches
+ * are never watched. */
+static uint32_t watch_kind(access_t access)
+{
+    return access == ACCESS_LOAD ? EMU_WATCH_READ : access == ACCESS_STORE ? EMU_WATCH_WRITE : 0;
+}
+
+/* Does the page holding pa hold a watchpoint for this kind of access? Such pages
+ * never enter the TLB, so every access to them comes through watch_check. */
+int page_watched(const emu_t *m, uint64_t pa, access_t access)
+{
+    uint64_t page = pa & ~(uint64_t)(PAGE_SIZE - 1);
+    for (uint32_t i = 0; i < m->watch_count; i++)
+        if ((m->watch[i].kinds & watch_kind(access)) && m->watch[i].base < page + PAGE_SIZE &&
+            page < (uint64_t)m->watch[i].base + m->watch[i].len)
+            return 1;
+    return 0;
+}
+
+/* An access of size bytes at pa completed: if it touched a watchpoint, record it
+ * and have the run loop end the run before the next instruction. */
+void watch_check(emu_t *m, uint32_t va, uint64_t pa, int size, access_t access, uint32_t value)
+{
+    for (uint32_t i = 0; i < m->watch_count; i++) {
+        if (!(m->watch[i].kinds & watch_kind(access)) || m->watch[i].base >= pa + size ||
+            pa >= (uint64_t)m->watch[i].base + m->watch[i].len)
+            continue;
+        if (!m->watch_hit) {
+            m->watch_hit = 1;
+            m->exit.epc = m->hart.pc;
+            m->exit.addr = (uint32_t)pa;
+            m->exit.tval = va;
+            m->exit.size = (uint32_t)size;
+            m->exit.is_write = access == ACCESS_STORE;
+            m->exit.data = value;
+        }
+        request_check(m);
+        return;
+    }
+}
+
 /* Remember a translation to RAM. Stores to the tohost page stay on the slow path
- * so that HTIF sees them, and stores to pages with decoded code so that their
- * ops are undone. */
+ * so that HTIF sees them, stores to pages with decoded code so that their ops
+ * are undone, and accesses to pages with watchpoints so that watch_check sees
+ * them. A page entered for stores may be written from now on: it is marked
+ * dirty here, so the fast store path (exec.c) needs no mark of its own. */
 static void tlb_fill(emu_t *m, access_t access, uint32_t va, uint64_t pa)
 {
     uint64_t page = pa & ~(uint64_t)(PAGE_SIZE - 1);
     uint8_t *host = ram_at(m, page, PAGE_SIZE);
     if (!host || (access == ACCESS_STORE && (is_tohost_page(m, pa) || is_code_page(m, pa))))
         return;
+    if (unlikely(m->watch_count) && page_watched(m, pa, access))
+        return;
+    if (access == ACCESS_STORE)
+        ram_dirty(m, pa);
     tlb_entry_t *e = tlb_slot(m, access, va);
     e->vpn = va >> PAGE_SHIFT;
     e->host = host;
@@ -155,6 +203,7 @@ static void tlb_fill(emu_t *m, access_t access, uint32_t va, uint64_t pa)
 static void ram_stored(emu_t *m, uint64_t pa, uint32_t len)
 {
     code_written(m, pa, len);
+    ram_dirty(m, pa);
     if (!is_tohost_page(m, pa))
         return;
     if (pa < m->tohost + 8 && pa + len > m->tohost + 4)
@@ -193,6 +242,10 @@ static exc_t mem_split(emu_t *m, uint32_t va, int size, access_t access, uint32_
         memcpy(bytes + first, h1, size - first);
         memcpy(value, bytes, sizeof bytes);
     }
+    if (unlikely(m->watch_count)) {
+        watch_check(m, va, pa0, first, access, *value);
+        watch_check(m, va1, pa1, size - first, access, *value >> (8 * first));
+    }
     return EXC_NONE;
 }
 
@@ -203,6 +256,7 @@ exc_t mem_slow(emu_t *m, uint32_t va, int size, access_t access, uint32_t *value
     uint64_t pa;
     TRY(translate(m, va, access, 1, &pa));
     uint8_t *host = ram_at(m, pa, size);
+    exc_t e = EXC_NONE;
     if (host) {
         tlb_fill(m, access, va, pa);
         if (access == ACCESS_STORE) {
@@ -213,13 +267,18 @@ exc_t mem_slow(emu_t *m, uint32_t va, int size, access_t access, uint32_t *value
             memcpy(&v, host, size);
             *value = v;
         }
-        return EXC_NONE;
+    } else if (access == ACCESS_LOAD) {
+        e = device_load(m, pa, size, value, va);
+    } else if (access == ACCESS_STORE) {
+        e = device_store(m, pa, size, *value, va);
+    } else {
+        return raise(m, CAUSE_FETCH_ACCESS, va);
     }
-    switch (access) {
-    case ACCESS_LOAD:  return device_load(m, pa, size, value, va);
-    case ACCESS_STORE: return device_store(m, pa, size, *value, va);
-    default:           return raise(m, CAUSE_FETCH_ACCESS, va);
-    }
+    /* Only an access that completed hits a watchpoint (not one the host must
+     * first emulate: it is executed again). */
+    if (unlikely(m->watch_count) && (e == EXC_NONE || e == EXC_EXIT_AFTER))
+        watch_check(m, va, pa, size, access, *value);
+    return e;
 }
 
 /* LR, SC and AMOs work on an aligned word of RAM, through a pointer. */
@@ -232,6 +291,8 @@ exc_t mem_atomic(emu_t *m, uint32_t va, access_t access, uint32_t **cell, uint64
     *cell = (uint32_t *)(void *)host;
     if (access == ACCESS_STORE)
         ram_stored(m, *pa, 4);      /* the word is written before the run loop looks */
+    if (unlikely(m->watch_count))
+        watch_check(m, va, *pa, 4, access, *(uint32_t *)(void *)host);
     return EXC_NONE;
 }
 

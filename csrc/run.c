@@ -56,6 +56,7 @@ void emu_free(emu_t *m)
     free(m->uart_in);
     free(m->mmio);
     free(m->breaks);
+    free(m->dirty);
     free(m);
 }
 
@@ -120,6 +121,11 @@ void emu_break_clear(emu_t *m) { m->break_count = 0; }
  * how far the next burst may go before one of them needs a look. 1 ends the run. */
 static int service(emu_t *m)
 {
+    if (unlikely(m->watch_hit)) {
+        m->watch_hit = 0;
+        m->exit.reason = EMU_EXIT_WATCH;
+        return 1;
+    }
     if (m->steps >= m->htif_due && htif_check(m))
         return 1;
     if (m->steps >= m->budget_end) {
@@ -144,6 +150,7 @@ uint32_t emu_run(emu_t *m, uint64_t budget)
     set_priv(m, m->hart.priv);
     m->budget_end = budget > UINT64_MAX - m->steps ? UINT64_MAX : m->steps + budget;
     m->exit.insn = 0;
+    m->watch_hit = 0;
     /* A breakpoint stops the hart before the instruction, except where the run
      * resumes: that one has already been reported. */
     m->resume_pc = start_pc;
@@ -152,6 +159,165 @@ uint32_t emu_run(emu_t *m, uint64_t budget)
         ;
     m->exit.pc = m->hart.pc;
     return m->exit.reason;
+}
+
+/* ---- debugging: catching traps, the trap log, watchpoints ---- */
+
+void emu_catch_set(emu_t *m, uint32_t exceptions, uint32_t interrupts)
+{
+    m->catch_exc = exceptions;
+    m->catch_irq = interrupts;
+}
+
+uint64_t emu_trap_count(emu_t *m) { return m->trap_count; }
+
+/* The last (at most) max traps, oldest first. */
+uint32_t emu_trap_log(emu_t *m, struct emu_trap_record *out, uint32_t max)
+{
+    uint64_t n = m->trap_count < EMU_TRAP_LOG ? m->trap_count : EMU_TRAP_LOG;
+    if (n > max)
+        n = max;
+    for (uint64_t i = 0; i < n; i++)
+        out[i] = m->trap_log[(m->trap_count - n + i) % EMU_TRAP_LOG];
+    return (uint32_t)n;
+}
+
+int emu_watch_add(emu_t *m, uint32_t addr, uint32_t len, uint32_t kinds)
+{
+    kinds &= EMU_WATCH_READ | EMU_WATCH_WRITE;
+    if (m->watch_count == EMU_WATCH_MAX || len == 0 || !kinds)
+        return -1;
+    m->watch[m->watch_count++] = (watch_t){addr, len, kinds};
+    tlb_flush(m);   /* the watched pages must leave the TLB */
+    return 0;
+}
+
+int emu_watch_remove(emu_t *m, uint32_t addr, uint32_t len, uint32_t kinds)
+{
+    for (uint32_t i = 0; i < m->watch_count; i++) {
+        if (m->watch[i].base == addr && m->watch[i].len == len && m->watch[i].kinds == kinds) {
+            memmove(&m->watch[i], &m->watch[i + 1], (m->watch_count - i - 1) * sizeof m->watch[0]);
+            m->watch_count--;
+            return 0;   /* the page may stay out of the TLB until the next flush */
+        }
+    }
+    return -1;
+}
+
+void emu_watch_clear(emu_t *m) { m->watch_count = 0; }
+
+/* ---- checkpoints: the state without RAM; RAM's dirty-page map ---- */
+
+uint32_t emu_state_size(emu_t *m)
+{
+    return (uint32_t)sizeof *m + (m->uart_in_len - m->uart_in_pos);
+}
+
+/* The fields of struct emu that are not the machine's state, copied from one
+ * struct to another: the buffers the core allocated (with their sizes), the
+ * host's settings, and where the current privilege's TLBs are. A saved state
+ * holds none of them (from a zeroed struct: no pointer to a buffer is ever part
+ * of a state); a loaded state takes the machine's own. The TLBs themselves hold
+ * host addresses too: a saved state has them zeroed, a loaded one flushed. */
+static void copy_host_fields(emu_t *to, const emu_t *from)
+{
+    to->ram = from->ram;
+    to->ram_size = from->ram_size;
+    to->tlb_now = from->tlb_now;
+    to->code_tlb_now = from->code_tlb_now;
+    to->code = from->code;
+    to->code_pages = from->code_pages;
+    to->uart_in = from->uart_in;
+    to->uart_in_cap = from->uart_in_cap;
+    to->mmio = from->mmio;
+    to->mmio_count = from->mmio_count;
+    to->breaks = from->breaks;
+    to->break_count = from->break_count;
+    to->break_cap = from->break_cap;
+    to->catch_exc = from->catch_exc;
+    to->catch_irq = from->catch_irq;
+    memcpy(to->watch, from->watch, sizeof to->watch);
+    to->watch_count = from->watch_count;
+    to->watch_hit = 0;
+    to->dirty = from->dirty;
+}
+
+/* The machine struct without its host fields, then the unread UART input.
+ * Returns the bytes written, or 0 when cap is too small (or memory ran out). */
+uint32_t emu_state_save(emu_t *m, uint8_t *buf, uint32_t cap)
+{
+    static const emu_t no_host;
+    uint32_t unread = m->uart_in_len - m->uart_in_pos, need = emu_state_size(m);
+    if (cap < need)
+        return 0;
+    emu_t *s = malloc(sizeof *s);
+    if (!s)
+        return 0;
+    memcpy(s, m, sizeof *s);
+    copy_host_fields(s, &no_host);
+    memset(s->tlb, 0, sizeof s->tlb);
+    memset(s->code_tlb, 0, sizeof s->code_tlb);
+    memcpy(buf, s, sizeof *s);
+    free(s);
+    if (unread)
+        memcpy(buf + sizeof *m, m->uart_in + m->uart_in_pos, unread);
+    return need;
+}
+
+/* Back to a saved state. What belongs to the host rather than to the machine's
+ * state stays as it is now (copy_host_fields): RAM (the host restores it), the
+ * buffers the core allocated (decoded code included), breakpoints, watchpoints,
+ * catches, MMIO ranges, dirty tracking. Everything cached from the state is
+ * dropped: the TLBs, and every decoded op (the host may have rewritten RAM
+ * before or after this call). */
+int emu_state_load(emu_t *m, const uint8_t *buf, uint32_t len)
+{
+    if (len < sizeof *m)
+        return -1;
+    uint32_t unread = len - (uint32_t)sizeof *m;
+    if (unread > m->uart_in_cap) {
+        uint8_t *grown = realloc(m->uart_in, unread);
+        if (!grown)
+            return -1;
+        m->uart_in = grown;
+        m->uart_in_cap = unread;
+    }
+    emu_t *s = malloc(sizeof *s);
+    if (!s)
+        return -1;
+    memcpy(s, buf, sizeof *s);
+    copy_host_fields(s, m);
+    s->uart_in_pos = 0;
+    s->uart_in_len = unread;
+    memcpy(m, s, sizeof *m);
+    free(s);
+    if (unread)
+        memcpy(m->uart_in, buf + sizeof *m, unread);
+    tlb_flush(m);
+    set_priv(m, m->hart.priv);
+    code_changed(m);
+    request_check(m);
+    return 0;
+}
+
+int emu_dirty_track(emu_t *m, int on)
+{
+    free(m->dirty);
+    m->dirty = NULL;
+    if (on && !(m->dirty = calloc(m->ram_size >> PAGE_SHIFT, 1)))
+        return -1;
+    tlb_flush(m);   /* pages already entered for stores must be seen again */
+    return 0;
+}
+
+uint8_t *emu_dirty_map(emu_t *m) { return m->dirty; }
+
+void emu_dirty_clear(emu_t *m)
+{
+    if (!m->dirty)
+        return;
+    memset(m->dirty, 0, m->ram_size >> PAGE_SHIFT);
+    tlb_flush(m);
 }
 
 /* ---- host access ---- */
@@ -197,6 +363,8 @@ int emu_phys_write(emu_t *m, uint32_t addr, const uint8_t *buf, uint32_t len)
         return -1;
     memcpy(dst, buf, len);
     code_written(m, addr, len);
+    for (uint64_t page = addr & ~(PAGE_SIZE - 1); page < (uint64_t)addr + len; page += PAGE_SIZE)
+        ram_dirty(m, page);
     return 0;
 }
 
@@ -241,10 +409,12 @@ void emu_htif_ack(emu_t *m, uint64_t fromhost)
     if (to) {
         memcpy(to, &zero, 8);
         code_written(m, m->tohost, 8);
+        ram_dirty(m, m->tohost);
     }
     if (from) {
         memcpy(from, &fromhost, 8);
         code_written(m, m->fromhost, 8);
+        ram_dirty(m, m->fromhost);
     }
 }
 
@@ -292,6 +462,7 @@ int emu_uart_input(emu_t *m, const uint8_t *buf, uint32_t len)
 }
 
 uint64_t emu_mtime(emu_t *m) { return mtime_now(m); }
+void emu_protect_clint(emu_t *m, int on) { m->clint_m_only = on != 0; }
 uint64_t emu_mtimecmp(emu_t *m) { return m->mtimecmp; }
 
 void emu_set_mtimecmp(emu_t *m, uint64_t value)
@@ -299,4 +470,3 @@ void emu_set_mtimecmp(emu_t *m, uint64_t value)
     m->mtimecmp = value;
     request_check(m);
 }
-void emu_protect_clint(emu_t *m, int on) { m->clint_m_only = on != 0; }

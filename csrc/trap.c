@@ -3,7 +3,9 @@
  *
  * One entry, take_trap(), does delegation, the xPIE/xPP push and the vector;
  * do_mret() and do_sret() undo it exactly. When the host owns M-mode, a trap that
- * M-mode would take becomes an exit instead, with the hart left untouched. */
+ * M-mode would take becomes an exit instead, with the hart left untouched. Every
+ * trap goes into the trap log, and a caught one (emu_catch_set) ends the run once
+ * it is taken, before the handler's first instruction. */
 #include "hart.h"
 
 static uint32_t priv_index(uint32_t priv)
@@ -29,9 +31,27 @@ uint32_t trap_target(const emu_t *m, uint32_t cause)
     return EMU_PRIV_M;
 }
 
-static void take_trap(emu_t *m, uint32_t cause, uint32_t tval, uint32_t target)
+/* The trap log (emu_trap_log): a ring of the last EMU_TRAP_LOG traps. */
+static void log_trap(emu_t *m, uint32_t cause, uint32_t tval, uint32_t insn, uint32_t epc,
+                     uint32_t from, uint32_t to, uint32_t handler)
 {
-    uint32_t priv = m->hart.priv, status = m->mstatus, base;
+    m->trap_log[m->trap_count++ % EMU_TRAP_LOG] = (struct emu_trap_record){
+        .steps = m->steps, .cause = cause, .tval = tval, .epc = epc, .handler = handler,
+        .insn = insn, .from_priv = from, .to_priv = to,
+    };
+}
+
+static int is_caught(const emu_t *m, uint32_t cause)
+{
+    uint32_t code = cause & ~CAUSE_INTERRUPT;
+    uint32_t mask = cause & CAUSE_INTERRUPT ? m->catch_irq : m->catch_exc;
+    return code < 32 && (mask >> code) & 1;
+}
+
+/* Returns 1 when the trap is caught: the run must end, with the exit filled in. */
+static int take_trap(emu_t *m, uint32_t cause, uint32_t tval, uint32_t target, uint32_t insn)
+{
+    uint32_t priv = m->hart.priv, status = m->mstatus, base, epc = m->hart.pc;
     if (target == EMU_PRIV_S) {
         m->sepc = m->hart.pc;
         m->scause = cause;
@@ -54,14 +74,30 @@ static void take_trap(emu_t *m, uint32_t cause, uint32_t tval, uint32_t target)
     uint32_t offset = (base & 1) && (cause & CAUSE_INTERRUPT) ? 4 * (cause & ~CAUSE_INTERRUPT) : 0;
     m->hart.pc = (base & ~3u) + offset;
     set_priv(m, target);
+    log_trap(m, cause, tval, insn, epc, priv, target, m->hart.pc);
+    if (likely(!is_caught(m, cause)))
+        return 0;
+    m->exit.reason = EMU_EXIT_CAUGHT;
+    m->exit.cause = cause;
+    m->exit.tval = tval;
+    m->exit.insn = insn;
+    m->exit.epc = epc;
+    m->exit.from_priv = priv;
+    m->exit.to_priv = target;
+    return 1;
 }
 
 static void exit_trap(emu_t *m, uint32_t reason, uint32_t cause, uint32_t tval, uint32_t insn)
 {
+    if (reason == EMU_EXIT_TRAP)
+        log_trap(m, cause, tval, insn, m->hart.pc, m->hart.priv, EMU_PRIV_M, 0);
     m->exit.reason = reason;
     m->exit.cause = cause;
     m->exit.tval = tval;
     m->exit.insn = insn;
+    m->exit.epc = m->hart.pc;
+    m->exit.from_priv = m->hart.priv;
+    m->exit.to_priv = EMU_PRIV_M;
     m->reserved = 0;
 }
 
@@ -95,7 +131,8 @@ exc_t exception(emu_t *m, exc_t cause, uint32_t insn)
         exit_trap(m, EMU_EXIT_TRAP_LOOP, (uint32_t)cause, m->trap_tval, insn);
         return EXC_EXIT_AFTER;
     }
-    take_trap(m, (uint32_t)cause, m->trap_tval, target);
+    if (take_trap(m, (uint32_t)cause, m->trap_tval, target, insn))
+        return EXC_EXIT_AFTER;      /* caught: the run ends at the handler */
     return EXC_NONE;
 }
 
@@ -125,7 +162,7 @@ uint32_t interrupt_due(const emu_t *m)
 }
 
 /* Take the interrupt that is due, if any. Returns 1 when it became an exit to
- * the host. */
+ * the host, or was caught. */
 int check_interrupts(emu_t *m)
 {
     uint32_t cause = interrupt_due(m);
@@ -136,8 +173,7 @@ int check_interrupts(emu_t *m)
         exit_trap(m, EMU_EXIT_TRAP, cause, 0, 0);
         return 1;
     }
-    take_trap(m, cause, 0, target);
-    return 0;
+    return take_trap(m, cause, 0, target, 0);
 }
 
 /* MRET: back to the privilege in MPP, MIE from MPIE; MPRV is cleared when leaving

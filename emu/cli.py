@@ -1,5 +1,5 @@
-"""The command line: `emu run`, `emu asm`, `emu disasm` (and, as they come, hv,
-debug, gdbserver). The guest's console goes to stdout and nothing else does; emu's own
+"""The command line: `emu run`, `emu asm`, `emu disasm`, `emu hv`, `emu debug` and
+`emu gdbserver`. The guest's console goes to stdout and nothing else does; emu's own
 messages go to stderr. User errors are one clear message and a non-zero status."""
 from __future__ import annotations
 
@@ -10,40 +10,22 @@ from pathlib import Path
 
 import click
 
-from emu.asm.command import asm, load_source
+from emu.asm.command import asm
 from emu.core import Priv
+from emu.debug.command import debug_command, gdbserver_command
 from emu.disasm import disasm_command, disassemble
-from emu.elf import Program, load_elf
+from emu.elf import Program
 from emu.errors import EmuError
+from emu.hv.command import hv
 from emu.isa import cause_name
 from emu.machine import Machine, Stop, StopReason
-from emu.platform import DEFAULT_RAM, Console, parse_size
+from emu.options import input_callback, load_program, size_callback
+from emu.platform import Console
 
 # Exit statuses of `emu run` besides the program's own (docs/board.md).
 STATUS_LIMIT = 124          # --max-insns reached, as timeout(1) does
 STATUS_CRASH = 125          # the guest crashed: trap loop, dead WFI, unhandled trap
 STATUS_INTERRUPTED = 130    # Ctrl-C, as a shell reports SIGINT
-
-
-def _size(ctx, param, value):
-    if value is None:
-        return DEFAULT_RAM
-    try:
-        return parse_size(value)
-    except EmuError as error:
-        raise click.BadParameter(str(error)) from None
-
-
-def _input(ctx, param, value):
-    """--input TEXT, or @FILE for a file's bytes."""
-    if value is None:
-        return None
-    if value.startswith("@"):
-        try:
-            return Path(value[1:]).read_bytes()
-        except OSError as error:
-            raise click.BadParameter(f"cannot read {value[1:]}: {error.strerror}") from None
-    return value.encode()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -58,11 +40,11 @@ def main():
 @click.option("--boot", type=click.Choice(["m", "s"]), default="m", show_default=True,
               help="m: run the program bare in M-mode; s: boot it as an S-mode kernel "
                    "under the built-in SBI firmware.")
-@click.option("--mem", "mem", metavar="SIZE", callback=_size,
+@click.option("--mem", "mem", metavar="SIZE", callback=size_callback,
               help="RAM size at 0x80000000: 16M, 128MiB, 0x1000000 or bytes  [default: 128M]")
 @click.option("--max-insns", type=click.IntRange(min=1), metavar="N",
               help=f"Stop after N instructions (status {STATUS_LIMIT}).")
-@click.option("--input", "data", metavar="TEXT|@FILE", callback=_input,
+@click.option("--input", "data", metavar="TEXT|@FILE", callback=input_callback,
               help="What the UART receives (default: stdin when piped or redirected).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a summary for graders: stop reason, status, counts, registers.")
@@ -74,7 +56,7 @@ def run(program, boot, mem, max_insns, data, json_path, trace):
         raise click.BadParameter(f"cannot write {json_path}", param_hint="'--json'")
     try:
         machine = Machine(mem, Console.from_stdio(data))
-        machine.load(_load(program), boot)
+        machine.load(load_program(program), boot)
     except EmuError as error:
         raise click.ClickException(str(error)) from None
     try:
@@ -94,18 +76,6 @@ def _writable(path: Path) -> bool:
     if path.exists():
         return path.is_file() and os.access(path, os.W_OK)
     return path.parent.is_dir() and os.access(path.parent, os.W_OK)
-
-
-def _load(path: Path) -> Program:
-    """An ELF file by its magic number, else a source file by its suffix."""
-    try:
-        with path.open("rb") as stream:
-            is_elf = stream.read(4) == b"\x7fELF"
-    except OSError:
-        is_elf = True       # load_elf words the error
-    if not is_elf and path.suffix in (".s", ".S"):
-        return load_source(path)
-    return load_elf(path)
 
 
 def _report(machine: Machine, stop: Stop) -> int:
@@ -162,5 +132,5 @@ def _write_json(path: Path, machine: Machine, program: Path, boot: str, stop: St
         raise click.ClickException(f"cannot write {path}: {error.strerror}") from None
 
 
-main.add_command(asm)
-main.add_command(disasm_command)
+for command in (asm, disasm_command, hv, debug_command, gdbserver_command):
+    main.add_command(command)

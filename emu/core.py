@@ -5,6 +5,7 @@ Registers are read and written in place through the hart struct (`core.x[10]`),
 or all at once through one buffer (`core.registers()`); the exit record is one
 struct reused by every run: no per-exit allocation."""
 import enum
+from dataclasses import dataclass
 
 from emu.errors import CoreError
 
@@ -14,7 +15,7 @@ except ImportError as error:  # pragma: no cover - a broken install
     raise ImportError(
         "emu's C core is not built: run `pip install -e .` (or `make build`)") from error
 
-CORE_VERSION = 1
+CORE_VERSION = 3
 if lib.emu_version() != CORE_VERSION:  # pragma: no cover - a stale build
     raise ImportError(f"emu's C core is version {lib.emu_version()}, this package needs "
                       f"{CORE_VERSION}: rebuild it with `pip install -e .`")
@@ -33,6 +34,28 @@ class Exit(enum.IntEnum):
     HTIF = lib.EMU_EXIT_HTIF
     OUTPUT = lib.EMU_EXIT_OUTPUT
     TRAP_LOOP = lib.EMU_EXIT_TRAP_LOOP
+    CAUGHT = lib.EMU_EXIT_CAUGHT
+    WATCH = lib.EMU_EXIT_WATCH
+
+
+class Watch(enum.IntFlag):
+    """Kinds of watchpoint (EMU_WATCH_* in csrc/emu.h)."""
+    READ = lib.EMU_WATCH_READ
+    WRITE = lib.EMU_WATCH_WRITE
+    ACCESS = lib.EMU_WATCH_READ | lib.EMU_WATCH_WRITE
+
+
+@dataclass(frozen=True)
+class TrapRecord:
+    """One trap from the core's trap log (struct emu_trap_record)."""
+    steps: int
+    cause: int
+    tval: int
+    epc: int
+    handler: int        # 0: handed to the host (host-owned M-mode)
+    insn: int
+    from_priv: int
+    to_priv: int
 
 
 # Exit by reason, for Core.run: indexing a tuple is cheaper than calling the enum.
@@ -192,6 +215,9 @@ class Core:
         buf = ffi.new("uint8_t[]", limit)
         return bytes(ffi.buffer(buf, lib.emu_uart_read(self._m, buf, limit)))
 
+    def protect_clint(self, on: bool = True) -> None:
+        lib.emu_protect_clint(self._m, on)
+
     @property
     def mtime(self) -> int:
         return lib.emu_mtime(self._m)
@@ -203,6 +229,60 @@ class Core:
     @mtimecmp.setter
     def mtimecmp(self, value: int) -> None:
         lib.emu_set_mtimecmp(self._m, value)
-    def protect_clint(self, on: bool = True) -> None:
-        lib.emu_protect_clint(self._m, on)
 
+    # ---- debugging: catching traps, the trap log, watchpoints, checkpoints
+
+    def catch_set(self, exceptions: int, interrupts: int) -> None:
+        """Causes (bit n: exception n, interrupt n) that end a run as Exit.CAUGHT
+        once the trap is taken."""
+        lib.emu_catch_set(self._m, exceptions & 0xFFFF_FFFF, interrupts & 0xFFFF_FFFF)
+
+    @property
+    def trap_count(self) -> int:
+        return lib.emu_trap_count(self._m)
+
+    def trap_log(self) -> list[TrapRecord]:
+        """The last traps the hart took (at most EMU_TRAP_LOG), oldest first."""
+        out = ffi.new("struct emu_trap_record[]", lib.EMU_TRAP_LOG)
+        n = lib.emu_trap_log(self._m, out, lib.EMU_TRAP_LOG)
+        return [TrapRecord(r.steps, r.cause, r.tval, r.epc, r.handler, r.insn, r.from_priv,
+                           r.to_priv) for r in out[0:n]]
+
+    def watch_add(self, addr: int, length: int, kinds: Watch) -> None:
+        ensure(lib.emu_watch_add(self._m, addr, length, int(kinds)),
+               f"cannot watch {length} bytes at {addr:#x}: at most {lib.EMU_WATCH_MAX} "
+               "watchpoints, of at least one byte")
+
+    def watch_remove(self, addr: int, length: int, kinds: Watch) -> None:
+        ensure(lib.emu_watch_remove(self._m, addr, length, int(kinds)),
+               f"no watchpoint on {length} bytes at {addr:#x}")
+
+    def watch_clear(self) -> None:
+        lib.emu_watch_clear(self._m)
+
+    def state_save(self) -> bytes:
+        """Registers, CSRs, clock and devices (not RAM), for state_load."""
+        size = lib.emu_state_size(self._m)
+        buf = ffi.new("uint8_t[]", size)
+        written = lib.emu_state_save(self._m, buf, size)
+        if written == 0:
+            raise CoreError("cannot save the machine state")
+        return bytes(ffi.buffer(buf, written))
+
+    def state_load(self, state: bytes) -> None:
+        ensure(lib.emu_state_load(self._m, state, len(state)), "cannot restore a machine state")
+
+    def dirty_track(self, on: bool) -> None:
+        ensure(lib.emu_dirty_track(self._m, int(on)), "out of memory for the dirty-page map")
+
+    def dirty_pages(self) -> list[int]:
+        """Indices of the RAM pages written since the last dirty_clear (or since
+        tracking began); empty when tracking is off."""
+        mapping = lib.emu_dirty_map(self._m)
+        if mapping == ffi.NULL:
+            return []
+        data = bytes(ffi.buffer(mapping, self.ram_size >> 12))
+        return [i for i in range(len(data)) if data[i]] if data.count(0) != len(data) else []
+
+    def dirty_clear(self) -> None:
+        lib.emu_dirty_clear(self._m)

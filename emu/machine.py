@@ -25,6 +25,8 @@ class StopReason(enum.Enum):
     LIMIT = "limit"             # the instruction limit was reached
     BREAKPOINT = "breakpoint"
     CRASH = "crash"             # a trap loop, a wait that cannot end, a trap no one takes
+    CAUGHT = "caught"           # a caught trap was taken (Core.catch_set): pc is its handler
+    WATCH = "watch"             # an access touched a watchpoint (Core.watch_add)
 
 
 @dataclass
@@ -57,6 +59,8 @@ class Machine:
                                         "the test device powered off"),
             Exit.HTIF: self._htif,
             Exit.TRAP_LOOP: self._trap_loop,
+            Exit.CAUGHT: lambda: Stop(StopReason.CAUGHT),
+            Exit.WATCH: lambda: Stop(StopReason.WATCH),
         }
 
     # ---- loading

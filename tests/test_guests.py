@@ -28,6 +28,7 @@ from emu.cli import main
 from emu.elf import load_elf
 from emu.machine import Machine, StopReason
 from emu.platform import Console
+from tests.conftest import emu_env
 from tests.gnu import build as gnu_build
 
 REPO = Path(__file__).resolve().parent.parent
@@ -150,7 +151,7 @@ def test_the_makefile_builds_the_same_elfs(built, tmp_path):
     """`make -C programs guests` builds every guest and variant as build_guest()
     does: the same code and data at the same addresses."""
     done = subprocess.run(["make", "-s", "-C", str(REPO / "programs"), "guests",
-                           f"BUILD={tmp_path}"], capture_output=True, text=True)
+                           f"BUILD={tmp_path}"], capture_output=True, text=True, env=emu_env())
     assert done.returncode == 0, done.stdout + done.stderr
     for name, elf in built.items():
         made = tmp_path / "guests" / f"{name}.elf"

@@ -4,7 +4,7 @@ import io
 import struct
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from emu.core import Core, Exit, Priv
 from emu.elf import Program, Segment

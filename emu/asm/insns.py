@@ -372,6 +372,8 @@ class Reader:
         if high != 0:
             words.append(Encoding(BY_NAME["lui"], {"rd": rd, "imm_u": (high >> 12) & 0xFFFFF}, name))
             source = rd
-        if low != 0 or high == 0:
+        # GNU's load_const tests the register the upper part went to, and x0 is
+        # register 0: for rd = x0 the addi comes even when the low part is 0.
+        if low != 0 or source == 0:
             words.append(Encoding(BY_NAME["addi"], {"rd": rd, "rs1": source, "imm_i": low}, name))
         return words

@@ -1,0 +1,204 @@
+"""`emu hv GUEST...`: run several S-mode guest kernels side by side under the
+hypervisor. Each guest's console goes to stdout line by line as `[NAME] line`;
+emu's own messages, the per-guest summary and --stats go to stderr."""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from emu.errors import ConfigError, EmuError
+from emu.hv.hypervisor import (DEFAULT_QUANTUM, EndReason, GuestConfig, Hypervisor)
+from emu.hv.stats import perf_kvm_report
+from emu.options import input_bytes, load_program
+from emu.platform import parse_size
+
+DEFAULT_MEM = "16M"
+STATUS_LIMIT = 124          # as `emu run`: --max-insns reached
+STATUS_CRASH = 125          # a guest was stopped by the hypervisor
+STATUS_INTERRUPTED = 130
+
+
+def guest_names(paths: list[Path]) -> list[str]:
+    """Each file's stem, made unique with -2, -3... in order."""
+    names: list[str] = []
+    for path in paths:
+        name, count = path.stem, 1
+        while name in names:
+            count += 1
+            name = f"{path.stem}-{count}"
+        names.append(name)
+    return names
+
+
+def _assignments(values: tuple[str, ...], option: str, names: list[str]) -> dict[str, str]:
+    result = {}
+    for value in values:
+        name, eq, text = value.partition("=")
+        if not eq:
+            raise click.BadParameter(f"expected NAME=VALUE, not {value!r}", param_hint=option)
+        if name not in names:
+            raise click.BadParameter(f"no guest is named {name!r} (guests: {', '.join(names)})",
+                                     param_hint=option)
+        result[name] = text
+    return result
+
+
+def load_hypervisor_class(spec: str) -> type[Hypervisor]:
+    """--hypervisor module:Class, where module is importable or a path to a .py file."""
+    module_name, colon, class_name = spec.rpartition(":")
+    if not colon or not module_name or not class_name:
+        raise ConfigError(f"--hypervisor wants MODULE:CLASS (or FILE.py:CLASS), not {spec!r}")
+    try:
+        if module_name.endswith(".py"):
+            location = importlib.util.spec_from_file_location(Path(module_name).stem, module_name)
+            if location is None or not Path(module_name).is_file():
+                raise ConfigError(f"--hypervisor: no file {module_name}")
+            module = importlib.util.module_from_spec(location)
+            location.loader.exec_module(module)
+        else:
+            module = importlib.import_module(module_name)
+    except ConfigError:
+        raise
+    except Exception as error:      # the student's module: any error is theirs to see
+        raise ConfigError(f"--hypervisor: cannot import {module_name}: "
+                          f"{type(error).__name__}: {error}") from None
+    cls = getattr(module, class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Hypervisor)):
+        raise ConfigError(f"--hypervisor: {module_name} has no class {class_name} "
+                          "that subclasses emu.hv.Hypervisor")
+    return cls
+
+
+def _writable(path: Path) -> bool:
+    if path.exists():
+        return path.is_file() and os.access(path, os.W_OK)
+    return path.parent.is_dir() and os.access(path.parent, os.W_OK)
+
+
+@click.command("hv")
+@click.argument("guests", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--mem", default=DEFAULT_MEM, show_default=True, metavar="SIZE",
+              help="Each guest's RAM at guest-physical 0x80000000: 16M, 4MiB, 0x400000...")
+@click.option("--quantum", type=click.IntRange(min=1), default=DEFAULT_QUANTUM,
+              show_default=True, metavar="N",
+              help="Instructions a guest runs per turn (times its share).")
+@click.option("--share", multiple=True, metavar="NAME=WEIGHT",
+              help="A guest's CPU share: WEIGHT quanta per turn (default 1). Repeatable.")
+@click.option("--max-insns", type=click.IntRange(min=1), metavar="N",
+              help=f"Stop after N instructions in all guests (status {STATUS_LIMIT}).")
+@click.option("--console-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write each guest's raw console to DIR/NAME.log.")
+@click.option("--input", "inputs", multiple=True, metavar="NAME=TEXT",
+              help="What guest NAME's console receives (@FILE for a file). Repeatable.")
+@click.option("--stats", is_flag=True,
+              help="Print exit statistics per guest to stderr, as `perf kvm stat` does.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the per-guest summary and statistics as JSON.")
+@click.option("--trace-exits", is_flag=True,
+              help="Print each exit to stderr: guest, pc, instruction, cause, what was done.")
+@click.option("--hypervisor", "hypervisor_spec", metavar="MODULE:CLASS",
+              help="Run your own subclass of emu.hv.Hypervisor (docs/hypervisor.md).")
+def hv(guests, mem, quantum, share, max_insns, console_dir, inputs, stats, json_path,
+       trace_exits, hypervisor_spec):
+    """Run each GUEST (an S-mode kernel: an ELF, or assembly source assembled first)
+    as a virtual machine of its own, side by side, as it would run under
+    `emu run --boot s`. Exits 0 when every guest shut down cleanly through the SBI."""
+    if json_path and not _writable(json_path):
+        raise click.BadParameter(f"cannot write {json_path}", param_hint="'--json'")
+    try:
+        size = parse_size(mem)
+    except EmuError as error:
+        raise click.BadParameter(str(error), param_hint="'--mem'") from None
+    names = guest_names(list(guests))
+    weights = _assignments(share, "'--share'", names)
+    texts = _assignments(inputs, "'--input'", names)
+    try:
+        configs = [GuestConfig(name, load_program(path), size, _weight(weights.get(name, "1")),
+                               input_bytes(texts.get(name, "")))
+                   for name, path in zip(names, guests)]
+        if console_dir is not None:
+            console_dir.mkdir(parents=True, exist_ok=True)
+        cls = load_hypervisor_class(hypervisor_spec) if hypervisor_spec else Hypervisor
+        trace = (lambda line: click.echo(line, err=True)) if trace_exits else None
+        machine = cls(configs, quantum=quantum, max_insns=max_insns,
+                      out=sys.stdout.buffer, console_dir=console_dir, trace=trace)
+    except (EmuError, OSError) as error:
+        raise click.ClickException(str(error)) from None
+    interrupted = False
+    try:
+        machine.run()
+    except KeyboardInterrupt:
+        interrupted = True
+    status = STATUS_INTERRUPTED if interrupted else exit_status(machine)
+    for guest in machine.guests:
+        click.echo(summary_line(guest), err=True)
+    if stats:
+        for guest in machine.guests:
+            click.echo("\n" + perf_kvm_report(guest.name, guest.stats, guest.hart.steps), err=True)
+    if json_path:
+        _write_json(json_path, machine, status)
+    sys.exit(status)
+
+
+def _weight(text: str) -> int:
+    try:
+        weight = int(text, 0)
+    except ValueError:
+        weight = 0
+    if weight < 1:
+        raise ConfigError(f"--share: a weight is a whole number of quanta, at least 1, "
+                          f"not {text!r}")
+    return weight
+
+
+def exit_status(machine: Hypervisor) -> int:
+    """0 when every guest shut down cleanly; a crash before the limit before a
+    guest's own failure status."""
+    ends = [guest.end for guest in machine.guests]
+    if any(end is None or end.reason is EndReason.CRASH for end in ends):
+        return STATUS_CRASH
+    if any(end.reason is EndReason.LIMIT for end in ends):
+        return STATUS_LIMIT
+    failed = [end.status for end in ends if end.status]
+    return min(max(failed[0], 1), 255) if failed else 0
+
+
+def summary_line(guest) -> str:
+    end, steps = guest.end, guest.hart.steps
+    share = 100 * guest.stats.native(steps) / steps if steps else 100.0
+    if end is None:
+        what = "did not finish"
+    elif end.reason is EndReason.SHUTDOWN:
+        what = f"shut down, status {end.status} ({end.message})"
+    else:
+        what = f"{end.reason.value}: {end.message}"
+    return (f"emu hv: [{guest.name}] {what}; {steps:,} instructions, {share:.2f}% native, "
+            f"{guest.stats.exit_count:,} exits")
+
+
+def _write_json(path: Path, machine: Hypervisor, status: int) -> None:
+    summary = {
+        "status": status,
+        "instructions": machine.core.steps,
+        "idle": machine.idle,
+        "guests": [{
+            "name": guest.name,
+            "stop": guest.end.reason.value if guest.end else None,
+            "status": guest.end.status if guest.end else None,
+            "message": guest.end.message if guest.end else "",
+            "pc": guest.pc,
+            "registers": {f"x{i}": value for i, value in enumerate(guest.x)},
+            **guest.stats.as_dict(guest.hart.steps),
+        } for guest in machine.guests],
+    }
+    try:
+        path.write_text(json.dumps(summary, indent=2) + "\n")
+    except OSError as error:
+        raise click.ClickException(f"cannot write {path}: {error.strerror}") from None

@@ -1,0 +1,456 @@
+"""The hypervisor: several S-mode guest kernels on one core, by trap and emulate
+(docs/hypervisor.md; mit-pdos/RVirt is the nearest design).
+
+The core runs with M-mode owned by the host (`set_host_mmode`): every trap of a
+guest, which runs in real U-mode, ends `core.run` with an exit. The exit loop is
+
+    pick a guest  ->  switch it in (registers, shadow satp)
+        -> deliver its due timer interrupt, if enabled
+        -> core.run(budget: to the end of its slice, or to its timer deadline)
+        -> handle the exit (emulate.py) and apply the outcome, in one place
+    -> switch it out when its slice is spent, it blocks in WFI, or it stops.
+
+Nothing here runs per guest instruction: Python runs per exit."""
+from __future__ import annotations
+
+import enum
+import struct
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Callable, Sequence
+
+from emu.core import RAM_BASE, Core, Exit, Priv, ffi
+from emu.disasm import disassemble
+from emu.elf import Program
+from emu.errors import ConfigError, CoreError, ProgramError
+from emu.hv.devices import Device, Uart
+from emu.hv.emulate import Action, ExitHandlers, Outcome, Trap, describe
+from emu.hv.memory import MEGAPAGE, PAGE_SIZE, GuestRam, ShadowPager
+from emu.hv.scheduler import RoundRobin
+from emu.hv.stats import GuestStats
+from emu.hv.vcpu import VirtualHart
+from emu.isa import CSRS, INTERRUPT_BIT, cause_name
+
+DEFAULT_GUEST_RAM = 16 << 20
+DEFAULT_QUANTUM = 100_000
+DEFAULT_SHADOW_PAGES = 64       # per guest: 256 KiB of shadow tables at most
+TRAP_LOOP_LIMIT = 16            # as the core's (csrc/hart.h)
+RETRY_LIMIT = 8                 # shadow fills at one pc with no progress: a hypervisor bug
+HOST_RAM_MAX = 0x8000_0000
+A0, A1 = 10, 11
+_HART = struct.Struct("<34I")   # struct emu_hart: x[32], pc, priv
+
+
+class GuestState(enum.Enum):
+    RUNNABLE = "runnable"
+    BLOCKED = "blocked in WFI"
+    STOPPED = "stopped"
+
+
+class EndReason(enum.Enum):
+    SHUTDOWN = "shutdown"       # the guest shut down through the SBI
+    CRASH = "crash"             # stopped by the hypervisor: a trap loop, a dead WFI, an error
+    LIMIT = "limit"             # --max-insns was reached while it ran
+
+
+@dataclass
+class GuestEnd:
+    reason: EndReason
+    status: int = 0
+    message: str = ""
+
+
+@dataclass
+class GuestConfig:
+    """One guest, declared (Bao's config.c): its name, kernel image, RAM, share."""
+    name: str
+    program: Program
+    mem: int = DEFAULT_GUEST_RAM
+    share: int = 1
+    input: bytes = b""
+
+
+class GuestConsole:
+    """A guest's console: kept whole (for tests and --json), written raw to its log,
+    and to the shared output line by line, each line prefixed `[NAME] `."""
+
+    def __init__(self, name: str, out: BinaryIO | None, log: BinaryIO | None = None):
+        self.prefix = f"[{name}] ".encode()
+        self.out, self.log = out, log
+        self.data = bytearray()
+        self._line = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+        if self.log:
+            self.log.write(data)
+        self._line += data
+        while b"\n" in self._line:
+            line, _, rest = self._line.partition(b"\n")
+            self._emit(line)
+            self._line = bytearray(rest)
+
+    def _emit(self, line: bytes) -> None:
+        if self.out:
+            self.out.write(self.prefix + line + b"\n")
+            self.out.flush()
+
+    def close(self) -> None:
+        if self._line:
+            self._emit(bytes(self._line))
+            self._line.clear()
+        if self.log:
+            self.log.close()
+
+
+class Guest:
+    """One virtual machine: its virtual hart, RAM, shadow tables, devices and
+    statistics. It is the SbiPlatform its SBI calls run on (emu/sbi.py)."""
+
+    def __init__(self, config: GuestConfig, ram: GuestRam, pager: ShadowPager,
+                 console: GuestConsole):
+        self.config, self.name = config, config.name
+        self.hart = VirtualHart()
+        self.ram, self.pager, self.console = ram, pager, console
+        self.uart = Uart(console.write, config.input)
+        self.devices: list[Device] = [self.uart]
+        self.stats = GuestStats()
+        self.state = GuestState.RUNNABLE
+        self.end: GuestEnd | None = None
+        self.wake_at = 0                # BLOCKED: the host clock at which it runs again
+        self.blocked_for = 0            # set by WFI: host instructions to sleep
+        # (cause, pc, instructions retired, repeats) of the last exception reflected,
+        # and ((pc, steps), repeats) of the last shadow fill: loop detection.
+        self.last_exception: tuple = (None, 0, 0, 0)
+        self._retries: tuple = (None, 0)
+
+    # ---- loading, as Machine.load and Firmware.boot do for --boot s
+
+    def load(self, program: Program) -> None:
+        top = RAM_BASE + self.ram.size
+        for seg in program.segments:
+            if not RAM_BASE <= seg.paddr <= seg.paddr + seg.memsz <= top:
+                raise ProgramError(
+                    f"{program.path}: a segment at {seg.paddr:#x}-{seg.paddr + seg.memsz:#x} "
+                    f"lies outside the guest's RAM ({RAM_BASE:#x}-{top:#x})")
+            self.ram.write(seg.paddr, seg.data + bytes(seg.memsz - len(seg.data)))
+        if not RAM_BASE <= program.entry < top:
+            raise ProgramError(f"{program.path}: its entry point {program.entry:#x} is not "
+                               f"in the guest's RAM ({RAM_BASE:#x}-{top:#x})")
+        # S-mode at the entry, a0 = hart id 0, a1 = 0 (no device tree), satp = 0.
+        self.hart.saved = _HART.pack(*([0] * 32), program.entry, int(Priv.U))
+
+    # ---- guest-visible state, while the guest is switched out
+
+    @property
+    def x(self) -> list[int]:
+        return list(_HART.unpack(self.hart.saved)[:32])
+
+    @property
+    def pc(self) -> int:
+        return _HART.unpack(self.hart.saved)[32]
+
+    def csr(self, name: str) -> int:
+        """A guest CSR as the guest would read it now (counters included)."""
+        number = CSRS[name]
+        if number & ~0x83 == 0xC00:
+            return self.hart.counter(number, self.hart.steps, self.hart.retired)
+        value = self.hart.csr_read(number)
+        if value is None:
+            raise KeyError(f"{name} is not a guest CSR")
+        return value
+
+    def device_at(self, gpa: int) -> Device | None:
+        for device in self.devices:
+            if device.base <= gpa < device.base + device.size:
+                return device
+        return None
+
+    @property
+    def runnable(self) -> bool:
+        return self.state is GuestState.RUNNABLE
+
+    def stop(self, end: GuestEnd) -> None:
+        if self.end is None:
+            self.end = end
+        self.state = GuestState.STOPPED
+
+    # ---- SbiPlatform
+
+    def console_write(self, data: bytes) -> None:
+        self.console.write(data)
+
+    def console_read(self, limit: int) -> bytes:
+        return self.uart.take_input(limit)
+
+    def read_memory(self, addr: int, size: int) -> bytes | None:
+        return self.ram.read(addr, size)
+
+    def write_memory(self, addr: int, data: bytes) -> bool:
+        return self.ram.write(addr, data)
+
+    def set_timer(self, deadline: int) -> None:
+        self.hart.set_timer(deadline)
+
+    def shutdown(self, status: int, why: str) -> None:
+        self.stop(GuestEnd(EndReason.SHUTDOWN, status, why))
+
+
+class Hypervisor(ExitHandlers):
+    """The hypervisor. Coursework replaces parts by subclassing (docs/hypervisor.md):
+    the exit handlers (emulate.py's methods), `sbi`, `pager_class` (shadow paging
+    policy), `scheduler_class`, and `shadow_pages`."""
+    pager_class = ShadowPager
+    scheduler_class = RoundRobin
+    shadow_pages = DEFAULT_SHADOW_PAGES
+
+    def __init__(self, configs: Sequence[GuestConfig], quantum: int = DEFAULT_QUANTUM,
+                 max_insns: int | None = None, out: BinaryIO | None = None,
+                 console_dir: Path | None = None,
+                 trace: Callable[[str], None] | None = None):
+        if not configs:
+            raise ConfigError("no guests to run")
+        self.max_insns = max_insns
+        self.trace = trace
+        self.scheduler = self.scheduler_class(quantum)
+        self.idle = 0                   # host instructions skipped with every guest blocked
+        self._active: tuple | None = None
+        self._build_handler_tables()
+        self.core = self._make_core(configs)
+        self.guests = self._make_guests(configs, out, console_dir)
+
+    # ---- setting up: one core, every guest's RAM and shadow pool carved from it
+
+    def _layout(self, configs: Sequence[GuestConfig]) -> tuple[list[int], list[int], int]:
+        """Host-physical bases of each guest's RAM (4 MiB aligned, so that megapages
+        can map it) and of each guest's shadow pool; the host RAM size."""
+        bases, next_base = [], RAM_BASE
+        for config in configs:
+            bases.append(next_base)
+            next_base += -(-config.mem // MEGAPAGE) * MEGAPAGE
+        pool_size = self.shadow_pages * PAGE_SIZE
+        pools = [next_base + i * pool_size for i in range(len(configs))]
+        total = next_base + len(configs) * pool_size - RAM_BASE
+        if total > HOST_RAM_MAX:
+            raise ConfigError(f"the guests need {total >> 20} MiB of host RAM in all; "
+                              f"the core has at most {HOST_RAM_MAX >> 20} MiB")
+        return bases, pools, total
+
+    def _make_core(self, configs: Sequence[GuestConfig]) -> Core:
+        self._bases, self._pools, total = self._layout(configs)
+        core = Core(total)
+        core.set_host_mmode(True)
+        # Below M nothing is delegated and nothing enabled: every trap exits to us.
+        # mcounteren = 0 makes the guests' counter reads trap, so they can be virtual.
+        for name in ("medeleg", "mideleg", "mie", "mcounteren", "mstatus"):
+            core.csr_write(CSRS[name], 0)
+        core.priv = Priv.U
+        return core
+
+    def _make_guests(self, configs, out, console_dir) -> list[Guest]:
+        guests = []
+        for config, base, pool in zip(configs, self._bases, self._pools):
+            log = None
+            if console_dir is not None:
+                try:
+                    log = open(Path(console_dir) / f"{config.name}.log", "wb")
+                except OSError as error:
+                    raise ConfigError(f"cannot write {config.name}.log in {console_dir}: "
+                                      f"{error.strerror}") from None
+            ram = GuestRam(self.core, base, config.mem)
+            guest = Guest(config, ram, self.pager_class(self.core, ram, pool, self.shadow_pages),
+                          GuestConsole(config.name, out, log))
+            guest.load(config.program)
+            guests.append(guest)
+        return guests
+
+    def guest(self, name: str) -> Guest:
+        return next(g for g in self.guests if g.name == name)
+
+    # ---- the run
+
+    @property
+    def clock(self) -> int:
+        """Host time: instructions the core executed, plus idle time skipped."""
+        return self.core.steps + self.idle
+
+    @property
+    def guest_steps(self) -> int:
+        """Instructions the guests executed, as their own clocks count them: host
+        steps that only refilled a shadow entry are not theirs (--max-insns)."""
+        return sum(guest.hart.steps for guest in self.guests)
+
+    def run(self) -> None:
+        """Run until every guest has stopped, or max_insns instructions in all."""
+        try:
+            while True:
+                live = [g for g in self.guests if g.state is not GuestState.STOPPED]
+                if not live:
+                    break
+                left = None if self.max_insns is None else self.max_insns - self.guest_steps
+                if left is not None and left <= 0:
+                    for guest in live:
+                        guest.stop(GuestEnd(EndReason.LIMIT, message=(
+                            f"stopped after {self.max_insns} instructions in all (--max-insns)")))
+                    break
+                self._wake(live)
+                choice = self.scheduler.pick(live)
+                if choice is None:
+                    self.idle = min(g.wake_at for g in live) - self.core.steps
+                    continue
+                guest, budget = choice
+                self.run_guest(guest, budget if left is None else min(budget, left))
+        finally:
+            for guest in self.guests:
+                guest.stats.shadow_recycles = guest.pager.recycles
+                guest.console.close()
+
+    def _wake(self, live: list[Guest]) -> None:
+        now = self.clock
+        for guest in live:
+            if guest.state is GuestState.BLOCKED and now >= guest.wake_at:
+                guest.state = GuestState.RUNNABLE
+
+    def run_guest(self, guest: Guest, budget: int) -> int:
+        """Run one guest for up to budget host instructions; returns those used."""
+        core, hart = self.core, guest.hart
+        self.switch_in(guest)
+        start = now = core.steps
+        end = start + budget
+        while guest.state is GuestState.RUNNABLE:
+            self.deliver_interrupts(guest)
+            self.activate_shadow(guest)
+            run_for = end - now
+            if run_for <= 0:
+                break
+            if hart.armed:
+                run_for = min(run_for, hart.deadline - hart.time)
+            reason = core.run(run_for)
+            ran, now = core.steps - now, core.steps
+            hart.steps += ran
+            # Nothing is delegated, so an exception always ends the run: only the
+            # last instruction can have trapped instead of retiring.
+            hart.retired += ran - (reason is Exit.TRAP)
+            if reason is not Exit.BUDGET:
+                self.exit(guest, reason)
+        self.switch_out(guest)
+        return now - start
+
+    def switch_in(self, guest: Guest) -> None:
+        started = time.perf_counter_ns()
+        ffi.buffer(self.core.hart)[:] = guest.hart.saved
+        self._active = None         # a satp write flushes the previous guest's TLB entries
+        guest.stats.switches += 1
+        guest.stats.switch_ns += time.perf_counter_ns() - started
+
+    def switch_out(self, guest: Guest) -> None:
+        guest.hart.saved = bytes(ffi.buffer(self.core.hart))
+
+    def activate_shadow(self, guest: Guest) -> None:
+        """Point the real satp at the shadow for the guest's context. Writing satp
+        flushes the core's TLB: needed after a switch and after shadows were dropped."""
+        satp = guest.pager.satp_for(guest.hart)
+        key = (satp, guest.pager.generation)
+        if key != self._active:
+            self.core.csr_write(CSRS["satp"], satp)
+            self._active = key
+
+    def deliver_interrupts(self, guest: Guest) -> None:
+        """Before the guest's next instruction, as the bare board checks interrupts:
+        an armed deadline that has passed makes the timer pending, and a pending
+        interrupt the guest has enabled is taken."""
+        hart = guest.hart
+        hart.fire_timer()
+        cause = hart.pending_interrupt()
+        if cause:
+            pc = self.core.pc
+            self.core.pc = hart.enter_trap(cause, 0, pc)
+            guest.stats.injected[cause_name(cause)] += 1
+            if self.trace:
+                self.trace(f"[{guest.name}] {pc:08x}: -- {cause_name(cause)} injected, "
+                           f"to {hart.stvec & ~3:08x}")
+
+    # ---- one exit
+
+    def exit(self, guest: Guest, reason: Exit) -> None:
+        started = time.perf_counter_ns()
+        e = self.core.exit
+        trap = Trap(e.cause, e.tval, e.pc, e.insn)
+        if reason is not Exit.TRAP or trap.cause & INTERRUPT_BIT:
+            action = Action(Outcome.STOP, "unexpected exit", message=(
+                f"unexpected exit from the core: {reason.name} at pc {e.pc:#010x}"))
+        else:
+            try:
+                action = self.handle_trap(guest, trap)
+            except (Exception, CoreError) as error:     # a bug in a handler stops one guest
+                action = Action(Outcome.STOP, "hypervisor error", message=(
+                    f"the hypervisor failed handling {cause_name(trap.cause)} at pc "
+                    f"{trap.pc:#010x}: {type(error).__name__}: {error}"))
+        self.apply(guest, trap, action)
+        if self.trace:
+            self._trace_exit(guest, trap, action)
+        guest.stats.record(action.reason, describe(trap.insn) if trap.insn else None,
+                           time.perf_counter_ns() - started,
+                           action.outcome is not Outcome.RETRY)
+
+    def apply(self, guest: Guest, trap: Trap, action: Action) -> None:
+        """The one place an outcome changes the guest: pc, its counters, its state."""
+        core, hart, outcome = self.core, guest.hart, action.outcome
+        if outcome is Outcome.NEXT:
+            hart.retired += 1
+            core.pc = trap.pc + 4
+        elif outcome is Outcome.JUMP:
+            hart.retired += 1
+            core.pc = action.target
+        elif outcome is Outcome.FIRMWARE:
+            core.pc = trap.pc + 4
+        elif outcome is Outcome.RETRY:
+            hart.steps -= 1             # the guest never executed anything
+            self._check_retries(guest, trap)
+        elif outcome is Outcome.INJECT:
+            self._check_trap_loop(guest, trap, action)
+            if guest.state is not GuestState.STOPPED:
+                core.pc = hart.enter_trap(action.cause, action.tval, trap.pc)
+        else:
+            hart.steps -= 1             # it never completed: the bare board stops before it
+            guest.stop(GuestEnd(EndReason.CRASH, message=action.message))
+        if guest.blocked_for and guest.state is GuestState.RUNNABLE:
+            guest.state = GuestState.BLOCKED
+            guest.wake_at = self.clock + guest.blocked_for
+        guest.blocked_for = 0
+
+    def _check_trap_loop(self, guest: Guest, trap: Trap, action: Action) -> None:
+        """The same exception at the same pc with nothing retired in between, over and
+        over, as the core detects it on the bare board: the guest's trap vector is
+        broken. Stop the guest rather than spin."""
+        cause, pc, retired = action.cause, trap.pc, guest.hart.retired
+        last_cause, last_pc, last_retired, repeats = guest.last_exception
+        same = (cause, pc, retired) == (last_cause, last_pc, last_retired)
+        repeats = repeats + 1 if same else 1
+        guest.last_exception = (cause, pc, retired, repeats)
+        if repeats >= TRAP_LOOP_LIMIT:
+            guest.stop(GuestEnd(EndReason.CRASH, message=(
+                f"trap loop: {cause_name(cause)} at pc {pc:#010x} (tval {action.tval:#x}) over "
+                "and over, with no instruction completing in between: is the trap vector "
+                "(stvec) set to a working handler?")))
+
+    def _check_retries(self, guest: Guest, trap: Trap) -> None:
+        key = (trap.pc, guest.hart.steps)
+        count = guest._retries[1] + 1 if guest._retries[0] == key else 1
+        guest._retries = (key, count)
+        if count > RETRY_LIMIT:
+            guest.stop(GuestEnd(EndReason.CRASH, message=(
+                f"the hypervisor cannot resolve {cause_name(trap.cause)} at pc {trap.pc:#010x} "
+                f"(tval {trap.tval:#x}): its shadow fills make no progress")))
+
+    def _trace_exit(self, guest: Guest, trap: Trap, action: Action) -> None:
+        text = disassemble(trap.insn, trap.pc, guest.config.program.labels) \
+            if trap.insn else "(no instruction)"
+        did = action.outcome.value
+        if action.outcome is Outcome.INJECT:
+            did += f" {cause_name(action.cause)}, stval {action.tval:#x}"
+        elif action.outcome is Outcome.STOP:
+            did += f": {action.message}"
+        self.trace(f"[{guest.name}] {trap.pc:08x}: {text:<30} {cause_name(trap.cause)}"
+                   f" (tval {trap.tval:#x}) -> {action.reason}: {did}")

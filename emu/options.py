@@ -1,0 +1,54 @@
+"""What the commands share: how a PROGRAM argument is loaded, and the --mem and
+--input values of `emu run`, `emu debug`, `emu gdbserver` and `emu hv`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from emu.asm.command import load_source
+from emu.elf import Program, load_elf
+from emu.errors import ConfigError, EmuError
+from emu.platform import DEFAULT_RAM, parse_size
+
+
+def load_program(path: Path) -> Program:
+    """An ELF file by its magic number, else a source file by its suffix."""
+    try:
+        with path.open("rb") as stream:
+            is_elf = stream.read(4) == b"\x7fELF"
+    except OSError:
+        is_elf = True       # load_elf words the error
+    if not is_elf and path.suffix in (".s", ".S"):
+        return load_source(path)
+    return load_elf(path)
+
+
+def input_bytes(value: str) -> bytes:
+    """An --input value: TEXT, or @FILE for a file's bytes."""
+    if not value.startswith("@"):
+        return value.encode()
+    try:
+        return Path(value[1:]).read_bytes()
+    except OSError as error:
+        raise ConfigError(f"--input: cannot read {value[1:]}: {error.strerror}") from None
+
+
+def size_callback(ctx, param, value):
+    """click callback for --mem SIZE."""
+    if value is None:
+        return DEFAULT_RAM
+    try:
+        return parse_size(value)
+    except EmuError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def input_callback(ctx, param, value):
+    """click callback for --input TEXT|@FILE."""
+    if value is None:
+        return None
+    try:
+        return input_bytes(value)
+    except EmuError as error:
+        raise click.BadParameter(str(error).removeprefix("--input: ")) from None

@@ -1,0 +1,305 @@
+"""Helpers for the hypervisor's tests: run a kernel bare (`emu run --boot s`) and
+under the hypervisor, and take the guest-visible state of each, so that a test
+asserts Popek and Goldberg's equivalence as `bare_state(...) == hv_state(...)`.
+
+KERNEL is a small S-mode test kernel whose trap handler logs every trap
+(scause, sepc, stval, time) to RAM and carries on; tests and the hypothesis
+generator put their own code at `main` (and in the user page `user_code`)."""
+from __future__ import annotations
+
+import io
+import tempfile
+import textwrap
+from pathlib import Path
+
+from emu.asm.command import load_source
+from emu.core import RAM_BASE
+from emu.elf import Program
+from emu.hv import GuestConfig, Hypervisor
+from emu.machine import Machine, StopReason
+from emu.platform import Console
+
+MEM = 16 << 20
+S_CSRS = ("sstatus", "sie", "sip", "stvec", "scounteren", "sscratch", "sepc", "scause",
+          "stval", "satp", "cycle", "time", "instret", "cycleh", "timeh", "instreth")
+
+
+def assemble(source: str, name: str = "kernel") -> Program:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{name}.S"
+        path.write_text(textwrap.dedent(source))
+        return load_source(path)
+
+
+def bare_state(program: Program, data: bytes = b"", max_insns: int = 5_000_000,
+               mem: int = MEM) -> dict:
+    out = io.BytesIO()
+    machine = Machine(mem, Console(out, data))
+    machine.load(program, "s")
+    stop = machine.run(max_insns)
+    core = machine.core
+    return {
+        "stop": stop.reason.value, "status": stop.status, "output": out.getvalue(),
+        "x": list(core.x), "pc": core.pc, "priv": int(core.priv),
+        "csrs": {name: machine.csr(name) for name in S_CSRS},
+        "ram": core.read(RAM_BASE, mem),
+    }
+
+
+def run_hv(programs: list[Program], quantum: int = 100_000, inputs: dict | None = None,
+           cls: type[Hypervisor] = Hypervisor, max_insns: int | None = None,
+           mem: int = MEM, trace=None, **kwargs) -> Hypervisor:
+    names = []
+    for program in programs:
+        name, n = Path(program.path).stem, 1
+        while name in names:
+            n += 1
+            name = f"{Path(program.path).stem}-{n}"
+        names.append(name)
+    configs = [GuestConfig(name, program, mem, input=(inputs or {}).get(name, b""))
+               for name, program in zip(names, programs)]
+    hv = cls(configs, quantum=quantum, max_insns=max_insns, trace=trace, **kwargs)
+    hv.run()
+    return hv
+
+
+def hv_state(guest) -> dict:
+    end = guest.end
+    stop = {"shutdown": StopReason.EXIT.value, "limit": StopReason.LIMIT.value}.get(
+        end.reason.value, StopReason.CRASH.value)
+    return {
+        "stop": stop, "status": end.status, "output": bytes(guest.console.data),
+        "x": guest.x, "pc": guest.pc, "priv": int(guest.hart.priv),
+        "csrs": {name: guest.csr(name) for name in S_CSRS},
+        "ram": guest.ram.read(RAM_BASE, guest.ram.size),
+    }
+
+
+def diff(a: dict, b: dict) -> str:
+    """A readable account of where two states differ (the RAM by its first byte)."""
+    lines = []
+    for key in a:
+        if a[key] == b[key]:
+            continue
+        if key == "ram":
+            first = next(i for i, (p, q) in enumerate(zip(a[key], b[key])) if p != q)
+            lines.append(f"ram differs first at {RAM_BASE + first:#x}: "
+                         f"{a[key][first & ~3:(first & ~3) + 4].hex()} vs "
+                         f"{b[key][first & ~3:(first & ~3) + 4].hex()}")
+        elif key in ("x", "csrs"):
+            items = enumerate(a[key]) if key == "x" else a[key].items()
+            for k, v in items:
+                w = b[key][k]
+                if v != w:
+                    lines.append(f"{key}[{k}]: {v:#x} vs {w:#x}")
+        else:
+            lines.append(f"{key}: {a[key]!r} vs {b[key]!r}")
+    return "\n".join(lines)
+
+
+# The test kernel. Registers s8-s11 and t5, t6 are the handler's; test code uses the
+# others. The handler logs each trap as four words at s10 and then:
+#   - an interrupt: disables it (clears sie.STIE and sip.SSIP) and returns;
+#   - ECALL from U: returns to S, to ra (after the `call to_user`);
+#   - a fetch fault: returns to ra (tests fetch through `jalr ra, ...`);
+#   - anything else: skips the instruction.
+# Sv32 tables are prepared (not enabled): `root` maps the kernel's 4 MiB at
+# 0x80000000 identically (megapage, RWX, A and D clear) and, at 0x40000000:
+#   page 0: user_code   U R X      page 3: user_rw   U R W
+#   page 1: user_ro     U R        page 4: clean     R W (kernel, no A/D)
+#   page 2: xonly       X          page 5: outside the guest's RAM (R W)
+# and at 0x40400000 a misaligned megapage, at 0x40800000 a table outside RAM.
+KERNEL = r"""
+    .equ SBI_TIME, 0x54494D45
+    .equ SBI_SRST, 0x53525354
+    .equ SBI_DBCN, 0x4442434E
+    .equ USER_VA, 0x40000000
+
+    .section .text.init
+    .globl _start
+_start:
+    la      sp, stack_top
+    la      t0, handler
+    csrw    stvec, t0
+    la      s10, log
+    call    build_tables
+    li      a0, 0
+    li      t0, 0
+    li      t1, 0
+    j       main
+
+shutdown:
+    li      a0, 0
+    li      a1, 0
+    li      a7, SBI_SRST
+    li      a6, 0
+    ecall
+
+    .align 2
+handler:
+    csrr    t5, scause
+    csrr    t6, sepc
+    sw      t5, 0(s10)
+    sw      t6, 4(s10)
+    csrr    t6, stval
+    sw      t6, 8(s10)
+    rdtime  t6
+    sw      t6, 12(s10)
+    addi    s10, s10, 16
+    la      t6, log_end
+    bltu    s10, t6, 1f
+    la      s10, log
+1:  bltz    t5, h_interrupt
+    li      t6, 8
+    beq     t5, t6, h_user_ecall
+    li      t6, 1
+    beq     t5, t6, h_fetch
+    li      t6, 12
+    beq     t5, t6, h_fetch
+    csrr    t6, sepc
+    addi    t6, t6, 4
+    csrw    sepc, t6
+    sret
+h_fetch:
+    csrw    sepc, ra
+    sret
+h_user_ecall:
+    li      t6, 0x100
+    csrs    sstatus, t6
+    csrw    sepc, ra
+    sret
+h_interrupt:
+    li      t6, 0x20
+    csrc    sie, t6
+    csrci   sip, 2
+    sret
+
+# PTE for the physical address in a1 with the flags in a2, into a0
+make_pte:
+    srli    a0, a1, 12
+    slli    a0, a0, 10
+    or      a0, a0, a2
+    ret
+
+build_tables:
+    mv      s9, ra
+    la      s8, root
+    li      a1, 0x80000000
+    li      a2, 0xF
+    call    make_pte
+    li      t0, 0x800
+    add     t0, t0, s8
+    sw      a0, 0(t0)
+    la      a1, l0
+    li      a2, 0x1
+    call    make_pte
+    sw      a0, 0x400(s8)
+    li      a1, 0x80001000                  # misaligned megapage
+    li      a2, 0x7
+    call    make_pte
+    sw      a0, 0x404(s8)
+    li      a1, 0x70000000                  # a table outside RAM
+    li      a2, 0x1
+    call    make_pte
+    sw      a0, 0x408(s8)
+    la      s8, l0
+    la      a1, user_code
+    li      a2, 0x1B                        # V R X U
+    call    make_pte
+    sw      a0, 0(s8)
+    la      a1, user_ro
+    li      a2, 0x13                        # V R U
+    call    make_pte
+    sw      a0, 4(s8)
+    la      a1, xonly
+    li      a2, 0x9                         # V X
+    call    make_pte
+    sw      a0, 8(s8)
+    la      a1, user_rw
+    li      a2, 0x17                        # V R W U
+    call    make_pte
+    sw      a0, 12(s8)
+    la      a1, clean
+    li      a2, 0x7                         # V R W
+    call    make_pte
+    sw      a0, 16(s8)
+    li      a1, 0x90000000                  # beyond 16 MiB of RAM
+    li      a2, 0x7
+    call    make_pte
+    sw      a0, 20(s8)
+    la      s8, root
+    srli    s8, s8, 12
+    li      t0, 0x80000000
+    or      s8, s8, t0                      # s8 = satp for the tables
+    mv      ra, s9
+    ret
+
+# Paging on (a0 = 1) or off (a0 = 0).
+paging:
+    beqz    a0, 1f
+    csrw    satp, s8
+    sfence.vma
+    ret
+1:  csrw    satp, zero
+    sfence.vma
+    ret
+
+# Set the timer a0 ticks from now and enable its interrupt in sie.
+timer_in:
+    mv      t2, a0
+    rdtime  a0
+    rdtimeh a1
+    add     a0, a0, t2
+    sltu    t2, a0, t2
+    add     a1, a1, t2
+    li      a7, SBI_TIME
+    li      a6, 0
+    ecall
+    li      t2, 0x20
+    csrs    sie, t2
+    ret
+
+# Drop to U at a0 (the user page's address, virtual or physical); its ecall
+# brings the handler back to S, to our caller (ra).
+to_user:
+    csrw    sepc, a0
+    li      t2, 0x100
+    csrc    sstatus, t2
+    sret
+
+main:
+{main}
+    j       shutdown
+
+    .align 12
+user_code:
+{user}
+    ecall
+    .align 12
+user_ro:
+    .word   0x11111111, 0x22222222
+    .align 12
+xonly:
+    .word   0x33333333
+    .align 12
+user_rw:
+    .word   0x44444444
+    .align 12
+clean:
+    .word   0x55555555
+    .align 12
+root:
+    .space  4096
+l0:
+    .space  4096
+log:
+    .space  4096
+log_end:
+    .space  4096
+stack_top:
+"""
+
+
+def kernel(main: str, user: str = "    nop", name: str = "kernel") -> Program:
+    return assemble(KERNEL.replace("{main}", textwrap.dedent(main))
+                    .replace("{user}", textwrap.dedent(user)), name)
