@@ -12,7 +12,10 @@
 #   make demo       run the sample programs
 #   make test       the test suite
 #   make asan       the test suite on a core built with AddressSanitizer and UBSan
-#   make check      test, then asan: what CI runs
+#   make test-switch  the test suite on a core whose interpreter dispatches with a
+#                   plain switch instead of computed goto (EMU_DISPATCH=switch)
+#   make check      test, test-switch, then asan: what CI runs
+#   make bench      the speed benchmarks (bench/run.py; BENCH_ARGS=--quick for a short run)
 #   make clean      remove build products
 
 PYTHON  ?= python3
@@ -21,7 +24,7 @@ DEBIAN  := binutils-riscv64-unknown-elf gcc-riscv64-unknown-elf gdb-multiarch
 INSTALLED := build/.installed
 CORE    := $(wildcard csrc/*.c csrc/*.h csrc/*.py) setup.py pyproject.toml
 
-.PHONY: install build programs demo test asan check clean
+.PHONY: install build programs demo test test-switch asan check bench clean
 
 install: $(INSTALLED)
 
@@ -62,7 +65,24 @@ asan: install
 	    UBSAN_OPTIONS=print_stacktrace=1 $(PYTHON) -m pytest -q -p no:cacheprovider; \
 	status=$$?; $(PYTHON) -m pip install -q --no-deps -e .; exit $$status
 
-check: test asan
+# Like asan: the core is rebuilt for this run only, then restored. EMU_DISPATCH is
+# also set for pytest, so tests/test_icache.py sees the build it asked for.
+test-switch: install
+	EMU_DISPATCH=switch $(PYTHON) -m pip install -q --no-deps -e .
+	@$(PYTHON) -c "from emu.core import ffi, lib; import sys; \
+	    sys.exit(ffi.string(lib.emu_dispatch_name()) != b'switch')" || \
+	    { echo "the core was not rebuilt with the switch"; exit 1; }
+	EMU_DISPATCH=switch $(PYTHON) -m pytest -q -p no:cacheprovider; \
+	status=$$?; $(PYTHON) -m pip install -q --no-deps -e .; exit $$status
+
+check: test test-switch asan
+
+# Three ~1e9-instruction workloads on emu, unicorn and natively, the variants, the
+# exit round trip and start-up; results in build/bench.json. Compare with an earlier
+# run: make bench BENCH_ARGS="--compare old.json".
+BENCH_ARGS ?=
+bench: install
+	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build emu/_core.c emu/_core*.so *.egg-info .pytest_cache .hypothesis

@@ -91,6 +91,28 @@ uint32_t mip_read(const emu_t *m)
     return mip;
 }
 
+/* Something that decides whether an interrupt is taken changed (mstatus, mie,
+ * mip, mideleg, msip): none can be unless one is pending and enabled in mie, so
+ * only then need the run loop look before the next instruction. */
+void interrupts_changed(emu_t *m)
+{
+    if (mip_read(m) & m->mie)
+        request_check(m);
+}
+
+/* mtimecmp changed: look at once if the timer is due now, else no later than
+ * the instruction at which it will be (mtime counts instructions). */
+void deadline_changed(emu_t *m)
+{
+    uint64_t now = mtime_now(m);
+    if (m->mtimecmp <= now) {
+        request_check(m);
+        return;
+    }
+    if (m->stop_at > m->steps && m->mtimecmp - now < m->stop_at - m->steps)
+        m->stop_at = m->steps + (m->mtimecmp - now);
+}
+
 /* Every change of mstatus comes here. Translation depends on SUM, MXR, and on
  * MPP only while MPRV is set: only those changes flush the TLB. */
 void mstatus_set(emu_t *m, uint32_t value)
@@ -100,7 +122,7 @@ void mstatus_set(emu_t *m, uint32_t value)
         ((changed & MSTATUS_MPP) && ((m->mstatus | value) & MSTATUS_MPRV)))
         tlb_flush(m);
     m->mstatus = value;
-    request_check(m);
+    interrupts_changed(m);
 }
 
 static void mstatus_write(emu_t *m, uint32_t value, uint32_t writable)
@@ -230,7 +252,7 @@ int csr_write(emu_t *m, uint32_t csr, uint32_t value, int in_instruction)
     default:
         return -1;
     }
-    request_check(m);
+    interrupts_changed(m);
     return 0;
 }
 

@@ -54,13 +54,21 @@ static uint64_t set_half(uint64_t old, uint32_t value, int high)
 static void clint_write(emu_t *m, uint32_t offset, uint32_t value)
 {
     switch (offset) {
-    case CLINT_MSIP:        m->msip = value & 1; break;
-    case CLINT_MTIMECMP:    m->mtimecmp = set_half(m->mtimecmp, value, 0); break;
-    case CLINT_MTIMECMP_HI: m->mtimecmp = set_half(m->mtimecmp, value, 1); break;
+    case CLINT_MSIP:
+        m->msip = value & 1;
+        interrupts_changed(m);
+        break;
+    case CLINT_MTIMECMP:
+        m->mtimecmp = set_half(m->mtimecmp, value, 0);
+        deadline_changed(m);
+        break;
+    case CLINT_MTIMECMP_HI:
+        m->mtimecmp = set_half(m->mtimecmp, value, 1);
+        deadline_changed(m);
+        break;
     case CLINT_MTIME:       mtime_set(m, set_half(mtime_now(m), value, 0), 1); break;
     case CLINT_MTIME_HI:    mtime_set(m, set_half(mtime_now(m), value, 1), 1); break;
     }
-    request_check(m);
 }
 
 static uint32_t uart_read(emu_t *m, uint32_t reg)

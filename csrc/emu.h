@@ -8,7 +8,7 @@
  * and the fast devices (CLINT, UART, test finisher, HTIF). emu_run() executes until
  * something needs software and returns an exit, as KVM_RUN does. */
 
-#define EMU_CORE_VERSION 2
+#define EMU_CORE_VERSION 3
 
 /* Why emu_run() returned (emu_exit.reason). */
 #define EMU_EXIT_BUDGET     0   /* the instruction budget is spent */
@@ -86,6 +86,9 @@ typedef struct emu emu_t;
 emu_t *emu_new(uint32_t ram_size);
 void emu_free(emu_t *m);
 int emu_version(void);
+/* How the interpreter dispatches: "threaded" (computed goto) or "switch", as
+ * the core was built (EMU_DISPATCH=switch, csrc/build.py). */
+const char *emu_dispatch_name(void);
 
 struct emu_hart *emu_hart(emu_t *m);
 struct emu_exit *emu_exit_record(emu_t *m);

@@ -1,320 +1,429 @@
-/* exec.c: decode and execute one instruction of RV32IMA + Zicsr + Zifencei and the
- * privileged instructions (unprivileged spec 20191213 chapters 2, 7, 8, 9, 3;
- * privileged spec 1.12 section 3.3).
+/* exec.c: the interpreter: RV32IMA + Zicsr + Zifencei and the privileged
+ * instructions (unprivileged spec 20191213 chapters 2, 7, 8, 9, 3; privileged
+ * spec 1.12 section 3.3), run from pre-decoded ops (ops.h, decode.c).
  *
  * Each instruction is one short body in the vocabulary below. A body either
- * completes (registers and pc updated) or returns an exception with nothing
- * written: rd is only written once every check has passed. */
+ * completes (registers and pc updated) or raises an exception with nothing
+ * written: rd is only written once every check has passed.
+ *
+ * The bodies run block by block. On entering a block the instructions it holds
+ * are counted in at once, if they all fit before the next thing the run loop
+ * must look at (stop_at: the budget, a timer deadline, HTIF, an interrupt made
+ * pending); if not, the block runs one instruction at a time, so counts stay
+ * exact. Within a block pc is not kept: it is known from the op's place in its
+ * page. Anything that leaves the fast path (a TLB miss, a device, a trap, a CSR)
+ * first writes the exact pc and instruction count back to the machine. */
+#include <stdlib.h>
+
 #include "hart.h"
+#include "dispatch.h"
 
-/* Operand fields (unprivileged spec section 2.3, figure 2.4). */
-#define RD      ((insn >> 7) & 31)
-#define RS1_NUM ((insn >> 15) & 31)
-#define RS2_NUM ((insn >> 20) & 31)
-#define FUNCT3  ((insn >> 12) & 7)
-#define FUNCT7  (insn >> 25)
-#define RS1     (m->hart.x[RS1_NUM])
-#define RS2     (m->hart.x[RS2_NUM])
-
-/* Immediates. Shifting a signed value left is undefined in C, so the sign is
- * spread with an arithmetic right shift and the pieces are assembled unsigned. */
+/* Operands, from the op. */
+#define RS1         (x[op->rs1])
+#define RS2         (x[op->rs2])
+#define IMM         (op->imm)
 #define SEXT(value, bits) ((uint32_t)((int32_t)((uint32_t)(value) << (32 - (bits))) >> (32 - (bits))))
-#define IMM_I   SEXT(insn >> 20, 12)
-#define IMM_S   SEXT(((insn >> 25) << 5) | ((insn >> 7) & 0x1F), 12)
-#define IMM_B   SEXT(((insn >> 31) << 12) | (((insn >> 7) & 1) << 11) | \
-                     (((insn >> 25) & 0x3F) << 5) | (((insn >> 8) & 0xF) << 1), 13)
-#define IMM_U   (insn & 0xFFFFF000u)
-#define IMM_J   SEXT(((insn >> 31) << 20) | (((insn >> 12) & 0xFF) << 12) | \
-                     (((insn >> 20) & 1) << 11) | (((insn >> 21) & 0x3FF) << 1), 21)
+#define WRITE_RD(v) (x[op->rd] = (v))     /* x0 is decoded as X0_SINK */
 
-#define PC          (m->hart.pc)
-#define WRITE_RD(v) (m->hart.x[RD] = (v))   /* x0 is zeroed again after each step */
-#define NEXT()      (PC += 4)
-#define ILLEGAL()   return raise(m, CAUSE_ILLEGAL_INSTRUCTION, insn)
+/* pc of the op running: its page's virtual base and its place in the page. */
+#define PC          (va + (uint32_t)(op - ops) * 4)
+
+/* On to the next op of the block. */
+#define NEXT()      do { op++; DISPATCH(); } while (0)
+
+/* Write pc and the count back before anything outside the fast path looks at
+ * them: the instructions before this one have executed, this one has not (steps
+ * counts to the end of the block, and op->count is this op and those after it). */
+#define SYNC()      (m->hart.pc = PC, m->steps = steps - op->count)
+
+/* After SYNC, the instruction completed: count it and go on at pc. */
+#define COMPLETE(next_pc) do { m->steps++; m->hart.pc = (next_pc); goto reenter; } while (0)
+
+#define RAISE(cause, tval) do { m->trap_tval = (tval); e = (cause); goto trap; } while (0)
+#define ILLEGAL()   RAISE(CAUSE_ILLEGAL_INSTRUCTION, op->insn)
 #define REQUIRE(c)  do { if (!(c)) ILLEGAL(); } while (0)
-
-/* Major opcodes (unprivileged spec table 24.1). */
-enum {
-    OP_LOAD = 0x03, OP_MISC_MEM = 0x0F, OP_IMM = 0x13, OP_AUIPC = 0x17,
-    OP_STORE = 0x23, OP_AMO = 0x2F, OP_OP = 0x33, OP_LUI = 0x37,
-    OP_BRANCH = 0x63, OP_JALR = 0x67, OP_JAL = 0x6F, OP_SYSTEM = 0x73,
-};
-
-/* SYSTEM instructions with no operands, whole words (privileged spec table 9.1). */
-enum {
-    INSN_ECALL = 0x00000073, INSN_EBREAK = 0x00100073,
-    INSN_SRET = 0x10200073, INSN_MRET = 0x30200073, INSN_WFI = 0x10500073,
-};
-#define SFENCE_VMA_MASK  0xFE007FFFu
-#define SFENCE_VMA_MATCH 0x12000073u
+#define PRIV        (m->hart.priv)
 
 /* A jump or taken branch: the target must be 4-byte aligned (no C extension), and
  * the exception leaves rd unwritten (unprivileged spec section 2.5). */
-static inline exc_t jump(emu_t *m, uint32_t insn, uint32_t target, int link)
-{
-    if (unlikely(target & 3))
-        return raise(m, CAUSE_MISALIGNED_FETCH, target);
-    uint32_t ret = PC + 4;
-    if (link)
-        WRITE_RD(ret);
-    PC = target;
-    return EXC_NONE;
-}
+#define CHECK_TARGET(t) do { if (unlikely((t) & 3)) RAISE(CAUSE_MISALIGNED_FETCH, (t)); } while (0)
 
-static exc_t exec_load(emu_t *m, uint32_t insn)
-{
-    uint32_t va = RS1 + IMM_I, v;
-    switch (FUNCT3) {
-    case 0: TRY(mem_load(m, va, 1, &v)); WRITE_RD(SEXT(v, 8)); break;   /* lb */
-    case 1: TRY(mem_load(m, va, 2, &v)); WRITE_RD(SEXT(v, 16)); break;  /* lh */
-    case 2: TRY(mem_load(m, va, 4, &v)); WRITE_RD(v); break;            /* lw */
-    case 4: TRY(mem_load(m, va, 1, &v)); WRITE_RD(v); break;            /* lbu */
-    case 5: TRY(mem_load(m, va, 2, &v)); WRITE_RD(v); break;            /* lhu */
-    default: ILLEGAL();
-    }
-    NEXT();
-    return EXC_NONE;
-}
+/* Enter the block that begins at op, in the page running: count it in when it
+ * fits, else let the code after `enter` see to it. Expanded at each jump, so
+ * that each has its own indirect jump for the host to predict. An UNDECODED op
+ * needs no test here: it counts in what its stale count says (0 if it never
+ * ran) and its body gives it back on the way to `enter`, which decodes. */
+#define ENTER() do { \
+        if (likely(steps + op->count <= limit)) { \
+            steps += op->count; \
+            DISPATCH(); \
+        } \
+        goto enter; \
+    } while (0)
 
-static exc_t exec_store(emu_t *m, uint32_t insn)
-{
-    uint32_t va = RS1 + IMM_S;
-    switch (FUNCT3) {
-    case 0: TRY(mem_store(m, va, 1, RS2)); break;   /* sb */
-    case 1: TRY(mem_store(m, va, 2, RS2)); break;   /* sh */
-    case 2: TRY(mem_store(m, va, 4, RS2)); break;   /* sw */
-    default: ILLEGAL();
-    }
-    NEXT();
-    return EXC_NONE;
-}
+/* To pc t: within the page running, straight to its op; else by the fetch path. */
+#define GOTO(t)     do { \
+        uint32_t g_ = (t); \
+        if ((g_ >> PAGE_SHIFT) == vpn) { op = ops + ((g_ >> 2) & (OPS_PER_PAGE - 1)); ENTER(); } \
+        m->hart.pc = g_; \
+        m->steps = steps; \
+        goto reenter; \
+    } while (0)
 
-static exc_t exec_op_imm(emu_t *m, uint32_t insn)
-{
-    uint32_t a = RS1, imm = IMM_I, shamt = RS2_NUM;
-    switch (FUNCT3) {
-    case 0: WRITE_RD(a + imm); break;                                   /* addi */
-    case 2: WRITE_RD((int32_t)a < (int32_t)imm); break;                 /* slti */
-    case 3: WRITE_RD(a < imm); break;                                   /* sltiu */
-    case 4: WRITE_RD(a ^ imm); break;                                   /* xori */
-    case 6: WRITE_RD(a | imm); break;                                   /* ori */
-    case 7: WRITE_RD(a & imm); break;                                   /* andi */
-    case 1:                                                             /* slli */
-        REQUIRE(FUNCT7 == 0);   /* a shift amount with bit 5 set is reserved on RV32 */
-        WRITE_RD(a << shamt);
-        break;
-    case 5:
-        if (FUNCT7 == 0x00) WRITE_RD(a >> shamt);                       /* srli */
-        else if (FUNCT7 == 0x20) WRITE_RD((uint32_t)((int32_t)a >> shamt));  /* srai */
-        else ILLEGAL();
-        break;
-    }
-    NEXT();
-    return EXC_NONE;
-}
+/* JAL and taken branches: to the target's op when the decoder found it in this
+ * page, else through GOTO. A branch not taken goes on with the next op. */
+#define JUMP_PC_IMM() do { \
+        if (likely(op->jump != NO_JUMP)) { op = ops + op->jump; ENTER(); } \
+        uint32_t t_ = PC + IMM; \
+        CHECK_TARGET(t_); \
+        GOTO(t_); \
+    } while (0)
+#define BRANCH(cond) do { if (cond) JUMP_PC_IMM(); op++; ENTER(); } while (0)
 
-/* M extension (unprivileged spec chapter 7): division by zero and signed overflow
- * have defined results and never trap. */
-static uint32_t muldiv(uint32_t funct3, uint32_t a, uint32_t b)
-{
-    int32_t sa = (int32_t)a, sb = (int32_t)b;
-    switch (funct3) {
-    case 0: return a * b;                                                   /* mul */
-    case 1: return (uint32_t)(((int64_t)sa * sb) >> 32);                    /* mulh */
-    case 2: return (uint32_t)(((int64_t)sa * (int64_t)(uint64_t)b) >> 32);  /* mulhsu */
-    case 3: return (uint32_t)(((uint64_t)a * b) >> 32);                     /* mulhu */
-    case 4:                                                                 /* div */
-        if (b == 0) return UINT32_MAX;
-        if (sa == INT32_MIN && sb == -1) return a;
-        return (uint32_t)(sa / sb);
-    case 5: return b == 0 ? UINT32_MAX : a / b;                             /* divu */
-    case 6:                                                                 /* rem */
-        if (b == 0) return a;
-        if (sa == INT32_MIN && sb == -1) return 0;
-        return (uint32_t)(sa % sb);
-    default: return b == 0 ? a : a % b;                                     /* remu */
-    }
-}
-
-static exc_t exec_op(emu_t *m, uint32_t insn)
-{
-    uint32_t a = RS1, b = RS2;
-    switch (FUNCT7 << 3 | FUNCT3) {
-    case 0x000: WRITE_RD(a + b); break;                                 /* add */
-    case 0x100: WRITE_RD(a - b); break;                                 /* sub */
-    case 0x001: WRITE_RD(a << (b & 31)); break;                         /* sll */
-    case 0x002: WRITE_RD((int32_t)a < (int32_t)b); break;               /* slt */
-    case 0x003: WRITE_RD(a < b); break;                                 /* sltu */
-    case 0x004: WRITE_RD(a ^ b); break;                                 /* xor */
-    case 0x005: WRITE_RD(a >> (b & 31)); break;                         /* srl */
-    case 0x105: WRITE_RD((uint32_t)((int32_t)a >> (b & 31))); break;    /* sra */
-    case 0x006: WRITE_RD(a | b); break;                                 /* or */
-    case 0x007: WRITE_RD(a & b); break;                                 /* and */
-    case 0x008: case 0x009: case 0x00A: case 0x00B:
-    case 0x00C: case 0x00D: case 0x00E: case 0x00F:
-        WRITE_RD(muldiv(FUNCT3, a, b));
-        break;
-    default: ILLEGAL();
-    }
-    NEXT();
-    return EXC_NONE;
-}
-
-static exc_t exec_branch(emu_t *m, uint32_t insn)
-{
-    uint32_t a = RS1, b = RS2;
-    int taken;
-    switch (FUNCT3) {
-    case 0: taken = a == b; break;                          /* beq */
-    case 1: taken = a != b; break;                          /* bne */
-    case 4: taken = (int32_t)a < (int32_t)b; break;         /* blt */
-    case 5: taken = (int32_t)a >= (int32_t)b; break;        /* bge */
-    case 6: taken = a < b; break;                           /* bltu */
-    case 7: taken = a >= b; break;                          /* bgeu */
-    default: ILLEGAL();
-    }
-    if (!taken) {
-        NEXT();
-        return EXC_NONE;
-    }
-    return jump(m, insn, PC + IMM_B, 0);
-}
+/* Loads and stores: a TLB hit on RAM is done here; anything else by mem_slow,
+ * after SYNC. A slow store ends the block: it may have made an interrupt
+ * pending (CLINT), told HTIF something, changed the code ahead or hit a
+ * watchpoint. A slow load changes nothing the block depends on, unless it hit a
+ * watchpoint (pages holding one never enter the TLB, so only a slow access can):
+ * then the instruction completes and the run loop ends the run. LOAD reads size
+ * bytes into v and writes result, an expression of v, to rd. */
+#define LOAD(size, v, result) do { \
+        uint32_t a_ = RS1 + IMM, v = 0; \
+        const tlb_entry_t *t_ = &tlb[ACCESS_LOAD][(a_ >> PAGE_SHIFT) & (TLB_SIZE - 1)]; \
+        if (likely(tlb_hit(t_, a_, size))) { \
+            memcpy(&v, t_->host + (a_ & (PAGE_SIZE - 1)), size); \
+            WRITE_RD(result); \
+        } else { \
+            SYNC(); \
+            if ((e = mem_slow(m, a_, size, ACCESS_LOAD, &v)) != EXC_NONE) goto trap; \
+            WRITE_RD(result); \
+            if (unlikely(m->watch_hit)) COMPLETE(PC + 4); \
+        } \
+    } while (0)
+#define STORE(size, value) do { \
+        uint32_t a_ = RS1 + IMM, v_ = (value); \
+        const tlb_entry_t *t_ = &tlb[ACCESS_STORE][(a_ >> PAGE_SHIFT) & (TLB_SIZE - 1)]; \
+        if (likely(tlb_hit(t_, a_, size))) { \
+            memcpy(t_->host + (a_ & (PAGE_SIZE - 1)), &v_, size); \
+        } else { \
+            SYNC(); \
+            if ((e = mem_slow(m, a_, size, ACCESS_STORE, &v_)) != EXC_NONE) goto trap; \
+            COMPLETE(PC + 4); \
+        } \
+    } while (0)
 
 /* A extension (unprivileged spec chapter 8). One hart: the reservation is a
- * physical address, lost on SC, on any trap and on xRET. aq/rl need nothing. */
-enum {
-    AMO_ADD = 0x00, AMO_SWAP = 0x01, AMO_LR = 0x02, AMO_SC = 0x03, AMO_XOR = 0x04,
-    AMO_OR = 0x08, AMO_AND = 0x0C, AMO_MIN = 0x10, AMO_MAX = 0x14,
-    AMO_MINU = 0x18, AMO_MAXU = 0x1C,
-};
-
-static int amo_combine(uint32_t funct5, uint32_t old, uint32_t b, uint32_t *new)
-{
-    switch (funct5) {
-    case AMO_ADD:  *new = old + b; return 1;
-    case AMO_SWAP: *new = b; return 1;
-    case AMO_XOR:  *new = old ^ b; return 1;
-    case AMO_OR:   *new = old | b; return 1;
-    case AMO_AND:  *new = old & b; return 1;
-    case AMO_MIN:  *new = (int32_t)old < (int32_t)b ? old : b; return 1;
-    case AMO_MAX:  *new = (int32_t)old > (int32_t)b ? old : b; return 1;
-    case AMO_MINU: *new = old < b ? old : b; return 1;
-    case AMO_MAXU: *new = old > b ? old : b; return 1;
-    default: return 0;
-    }
-}
-
-static exc_t exec_amo(emu_t *m, uint32_t insn)
-{
-    uint32_t funct5 = insn >> 27, va = RS1, b = RS2, old, new;
-    uint32_t *cell;
-    uint64_t pa;
-    REQUIRE(FUNCT3 == 2);
-    if (funct5 == AMO_LR) {
-        REQUIRE(RS2_NUM == 0);
-        if (va & 3)
-            return raise(m, CAUSE_MISALIGNED_LOAD, va);
-        TRY(mem_atomic(m, va, ACCESS_LOAD, &cell, &pa));
-        m->reserved = 1;
-        m->reservation = pa;
-        WRITE_RD(*cell);
-    } else if (funct5 == AMO_SC) {
-        if (va & 3)
-            return raise(m, CAUSE_MISALIGNED_STORE, va);
-        TRY(mem_atomic(m, va, ACCESS_STORE, &cell, &pa));
-        int ok = m->reserved && m->reservation == pa;
-        if (ok)
-            *cell = b;
-        m->reserved = 0;
-        WRITE_RD(!ok);
-    } else {
-        REQUIRE(amo_combine(funct5, 0, 0, &new));
-        if (va & 3)
-            return raise(m, CAUSE_MISALIGNED_STORE, va);
-        TRY(mem_atomic(m, va, ACCESS_STORE, &cell, &pa));
-        old = *cell;
-        amo_combine(funct5, old, b, &new);
-        *cell = new;
-        WRITE_RD(old);
-    }
-    NEXT();
-    return EXC_NONE;
-}
-
-static exc_t exec_misc_mem(emu_t *m, uint32_t insn)
-{
-    switch (FUNCT3) {
-    case 0: break;                      /* fence: one hart, memory is always ordered */
-    case 1: code_changed(m); break;     /* fence.i */
-    default: ILLEGAL();
-    }
-    NEXT();
-    return EXC_NONE;
-}
+ * physical address, lost on SC, on any trap and on xRET. aq/rl need nothing.
+ * An AMO reads the word at rs1, writes new (an expression of old and b) and
+ * puts old in rd. */
+#define AMO(new) do { \
+        uint32_t a_ = RS1, b = RS2, old, *cell; \
+        uint64_t pa; \
+        if (a_ & 3) RAISE(CAUSE_MISALIGNED_STORE, a_); \
+        SYNC(); \
+        if ((e = mem_atomic(m, a_, ACCESS_STORE, &cell, &pa)) != EXC_NONE) goto trap; \
+        old = *cell; \
+        *cell = (new); \
+        WRITE_RD(old); \
+        COMPLETE(PC + 4); \
+    } while (0)
 
 /* Zicsr (unprivileged spec chapter 9): CSRRS/CSRRC with rs1 = x0 and the immediate
  * forms with 0 do not write, so they may read a read-only CSR. */
-static exc_t exec_csr(emu_t *m, uint32_t insn)
+#define CSR(op_, operand, write) do { \
+        uint32_t old_, operand_ = (operand); \
+        SYNC(); \
+        if (csr_instruction(m, IMM, op_, operand_, write, &old_) != 0) ILLEGAL(); \
+        WRITE_RD(old_); \
+        COMPLETE(PC + 4); \
+    } while (0)
+enum { CSR_OP_WRITE = 1, CSR_OP_SET = 2, CSR_OP_CLEAR = 3 };
+
+/* An instruction did not simply complete. EXC_EXIT_AFTER comes from a store
+ * that completed before returning, so its pc moves on here. 1: the run ends. */
+static __attribute__((noinline)) int step_ended(emu_t *m, exc_t e, uint32_t insn)
 {
-    uint32_t op = FUNCT3 & 3, operand = FUNCT3 & 4 ? RS1_NUM : RS1, old;
-    int write = op == 1 || RS1_NUM != 0;
-    REQUIRE(op != 0);
-    REQUIRE(csr_instruction(m, insn >> 20, op, operand, write, &old) == 0);
-    WRITE_RD(old);
-    NEXT();
-    return EXC_NONE;
+    m->exit.insn = insn;
+    switch (e) {
+    case EXC_EXIT_BEFORE:
+        return 1;
+    case EXC_EXIT_AFTER:
+        m->steps++;
+        m->hart.pc += 4;
+        return 1;
+    default:
+        return exception(m, e, insn) != EXC_NONE;
+    }
 }
 
-/* Privileged instructions (privileged spec 1.12 sections 3.3.2, 3.1.6.5). */
-static exc_t exec_system(emu_t *m, uint32_t insn)
+/* The first breakpoint at or above addr (break_count if none). */
+static uint32_t break_find(const emu_t *m, uint32_t addr)
 {
-    uint32_t priv = m->hart.priv;
-    if (FUNCT3 != 0)
-        return exec_csr(m, insn);
-    switch (insn) {
-    case INSN_ECALL:
-        return raise(m, CAUSE_USER_ECALL + priv, 0);
-    case INSN_EBREAK:
-        return raise(m, CAUSE_BREAKPOINT, PC);
-    case INSN_MRET:
-        REQUIRE(priv == EMU_PRIV_M);
-        do_mret(m);
-        return EXC_NONE;
-    case INSN_SRET:
-        REQUIRE(priv == EMU_PRIV_M || (priv == EMU_PRIV_S && !(m->mstatus & MSTATUS_TSR)));
-        do_sret(m);
-        return EXC_NONE;
-    case INSN_WFI:
-        /* Always illegal in U-mode, as the spec permits and the hypervisor needs. */
-        REQUIRE(priv == EMU_PRIV_M || (priv == EMU_PRIV_S && !(m->mstatus & MSTATUS_TW)));
-        return wait_for_interrupt(m);
+    uint32_t lo = 0, hi = m->break_count;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (m->breaks[mid] < addr)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    if ((insn & SFENCE_VMA_MASK) == SFENCE_VMA_MATCH) {
-        REQUIRE(priv == EMU_PRIV_M || (priv == EMU_PRIV_S && !(m->mstatus & MSTATUS_TVM)));
-        tlb_flush(m);
+    return lo;
+}
+
+/* Is there a breakpoint among the count instructions from pc on? */
+static int breakpoint_within(const emu_t *m, uint32_t pc, uint32_t count)
+{
+    uint32_t i = break_find(m, pc);
+    return i < m->break_count && m->breaks[i] - pc < 4 * count;
+}
+
+static int is_breakpoint(const emu_t *m, uint32_t pc)
+{
+    return breakpoint_within(m, pc, 1);
+}
+
+const char *dispatch_name(void) { return DISPATCH_NAME; }
+
+/* Run until steps reaches stop_at (0) or the run must end (1: the exit record
+ * says why). */
+int interpret(emu_t *m)
+{
+    DISPATCH_TABLE
+    /* The registers, with X0_SINK: copied in here and out on every return;
+     * nothing the interpreter calls reads them. */
+    uint32_t x[X0_SINK + 1];
+    tlb_entry_t (*tlb)[TLB_SIZE];
+    op_t *ops;              /* the ops of the page running, or of the single step */
+    const op_t *op;         /* the op running */
+    uint32_t va;            /* pc of ops[0] */
+    uint32_t vpn;           /* the page a jump may stay in; NO_PAGE in a single step */
+    uint64_t steps;         /* m->steps, with the running block counted in */
+    uint64_t stop;          /* m->stop_at */
+    uint64_t limit;         /* stop, or 0 to have every block entry look for breakpoints */
+    op_t single[2];
+    exc_t e, fetch_fault;
+    uint32_t insn;
+    int ended;
+    enum { NO_PAGE = UINT32_MAX };
+
+    memcpy(x, m->hart.x, sizeof m->hart.x);
+    x[0] = 0;
+reenter:
+    /* From the machine's pc: the full fetch path. */
+    steps = m->steps;
+    stop = m->stop_at;
+    limit = m->break_count ? 0 : stop;
+    tlb = m->tlb_now;
+    if (steps >= stop) {
+        ended = 0;
+        goto out;
+    }
+    ops = code_fetch(m, m->hart.pc, &fetch_fault);
+    if (unlikely(!ops)) {
+        e = fetch_fault;
+        insn = 0;
+        goto fault;
+    }
+    va = m->hart.pc & ~(PAGE_SIZE - 1);
+    vpn = va >> PAGE_SHIFT;
+    op = ops + ((m->hart.pc >> 2) & (OPS_PER_PAGE - 1));
+enter:
+    /* op is the first of a block in a code page: count the block in if it fits. */
+    if (unlikely(op->kind == K_UNDECODED))
+        decode_block((code_page_t *)(void *)ops, (uint32_t)(op - ops));
+    if (unlikely(steps + op->count > limit))
+        goto enter_carefully;
+    steps += op->count;
+    DISPATCH();
+
+enter_carefully:
+    /* Near stop_at, or with breakpoints set. */
+    if (m->break_count && breakpoint_within(m, PC, op->count)) {
+        if (is_breakpoint(m, PC) && (steps != m->resume_steps || PC != m->resume_pc)) {
+            m->hart.pc = PC;
+            m->steps = steps;
+            m->exit.reason = EMU_EXIT_BREAKPOINT;
+            ended = 1;
+            goto out;
+        }
+        goto single_step;
+    }
+    if (steps + op->count <= stop) {
+        steps += op->count;
+        DISPATCH();
+    }
+single_step:
+    /* One instruction: a copy of its op followed by an END. */
+    if (steps >= stop) {
+        m->hart.pc = PC;
+        m->steps = steps;
+        ended = 0;
+        goto out;
+    }
+    va = PC;
+    vpn = NO_PAGE;
+    single[0] = *op;
+    single[0].count = 1;
+    single[0].jump = NO_JUMP;
+    single[1] = (op_t){ .kind = K_END };
+    ops = single;
+    op = single;
+    steps += 1;
+    DISPATCH();
+
+trap:
+    SYNC();
+    insn = op->insn;
+fault:
+    if (!step_ended(m, e, insn))
+        goto reenter;
+    ended = 1;
+out:
+    memcpy(m->hart.x, x, sizeof m->hart.x);
+    return ended;
+
+    BODIES_BEGIN
+
+    /* Not instructions: the end of the ops of a page or of a single step, and
+     * an op undone by a store to it while its block ran (decode.c). */
+    OP(END)         { m->hart.pc = PC; m->steps = steps; goto reenter; }
+    OP(UNDECODED)   { SYNC(); goto reenter; }
+    OP(ILLEGAL)     { ILLEGAL(); }
+
+    /* RV32I (unprivileged spec chapter 2). */
+    OP(LUI)         { WRITE_RD(IMM); NEXT(); }
+    OP(AUIPC)       { WRITE_RD(PC + IMM); NEXT(); }
+    OP(JAL)         { uint32_t t = PC + IMM; CHECK_TARGET(t); WRITE_RD(PC + 4); JUMP_PC_IMM(); }
+    OP(JALR)        { uint32_t t = (RS1 + IMM) & ~1u; CHECK_TARGET(t); WRITE_RD(PC + 4); GOTO(t); }
+    OP(BEQ)         { BRANCH(RS1 == RS2); }
+    OP(BNE)         { BRANCH(RS1 != RS2); }
+    OP(BLT)         { BRANCH((int32_t)RS1 < (int32_t)RS2); }
+    OP(BGE)         { BRANCH((int32_t)RS1 >= (int32_t)RS2); }
+    OP(BLTU)        { BRANCH(RS1 < RS2); }
+    OP(BGEU)        { BRANCH(RS1 >= RS2); }
+    OP(LB)          { LOAD(1, v, SEXT(v, 8)); NEXT(); }
+    OP(LH)          { LOAD(2, v, SEXT(v, 16)); NEXT(); }
+    OP(LW)          { LOAD(4, v, v); NEXT(); }
+    OP(LBU)         { LOAD(1, v, v); NEXT(); }
+    OP(LHU)         { LOAD(2, v, v); NEXT(); }
+    OP(SB)          { STORE(1, RS2); NEXT(); }
+    OP(SH)          { STORE(2, RS2); NEXT(); }
+    OP(SW)          { STORE(4, RS2); NEXT(); }
+    OP(ADDI)        { WRITE_RD(RS1 + IMM); NEXT(); }
+    OP(SLTI)        { WRITE_RD((int32_t)RS1 < (int32_t)IMM); NEXT(); }
+    OP(SLTIU)       { WRITE_RD(RS1 < IMM); NEXT(); }
+    OP(XORI)        { WRITE_RD(RS1 ^ IMM); NEXT(); }
+    OP(ORI)         { WRITE_RD(RS1 | IMM); NEXT(); }
+    OP(ANDI)        { WRITE_RD(RS1 & IMM); NEXT(); }
+    OP(SLLI)        { WRITE_RD(RS1 << IMM); NEXT(); }
+    OP(SRLI)        { WRITE_RD(RS1 >> IMM); NEXT(); }
+    OP(SRAI)        { WRITE_RD((uint32_t)((int32_t)RS1 >> IMM)); NEXT(); }
+    OP(ADD)         { WRITE_RD(RS1 + RS2); NEXT(); }
+    OP(SUB)         { WRITE_RD(RS1 - RS2); NEXT(); }
+    OP(SLL)         { WRITE_RD(RS1 << (RS2 & 31)); NEXT(); }
+    OP(SLT)         { WRITE_RD((int32_t)RS1 < (int32_t)RS2); NEXT(); }
+    OP(SLTU)        { WRITE_RD(RS1 < RS2); NEXT(); }
+    OP(XOR)         { WRITE_RD(RS1 ^ RS2); NEXT(); }
+    OP(SRL)         { WRITE_RD(RS1 >> (RS2 & 31)); NEXT(); }
+    OP(SRA)         { WRITE_RD((uint32_t)((int32_t)RS1 >> (RS2 & 31))); NEXT(); }
+    OP(OR)          { WRITE_RD(RS1 | RS2); NEXT(); }
+    OP(AND)         { WRITE_RD(RS1 & RS2); NEXT(); }
+    OP(FENCE)       { NEXT(); }     /* one hart: memory is always ordered */
+
+    /* M extension (unprivileged spec chapter 7): division by zero and signed
+     * overflow have defined results and never trap. */
+    OP(MUL)         { WRITE_RD(RS1 * RS2); NEXT(); }
+    OP(MULH)        { WRITE_RD((uint32_t)(((int64_t)(int32_t)RS1 * (int32_t)RS2) >> 32)); NEXT(); }
+    OP(MULHSU)      { WRITE_RD((uint32_t)(((int64_t)(int32_t)RS1 * (int64_t)(uint64_t)RS2) >> 32)); NEXT(); }
+    OP(MULHU)       { WRITE_RD((uint32_t)(((uint64_t)RS1 * RS2) >> 32)); NEXT(); }
+    OP(DIV)         {
+        int32_t a = (int32_t)RS1, b = (int32_t)RS2;
+        WRITE_RD(b == 0 ? UINT32_MAX : a == INT32_MIN && b == -1 ? (uint32_t)a : (uint32_t)(a / b));
         NEXT();
-        return EXC_NONE;
     }
-    ILLEGAL();
-}
+    OP(DIVU)        { uint32_t b = RS2; WRITE_RD(b == 0 ? UINT32_MAX : RS1 / b); NEXT(); }
+    OP(REM)         {
+        int32_t a = (int32_t)RS1, b = (int32_t)RS2;
+        WRITE_RD(b == 0 ? (uint32_t)a : a == INT32_MIN && b == -1 ? 0 : (uint32_t)(a % b));
+        NEXT();
+    }
+    OP(REMU)        { uint32_t b = RS2; WRITE_RD(b == 0 ? RS1 : RS1 % b); NEXT(); }
 
-exc_t execute(emu_t *m, uint32_t insn)
-{
-    switch (insn & 0x7F) {
-    case OP_LUI:      WRITE_RD(IMM_U); NEXT(); return EXC_NONE;
-    case OP_AUIPC:    WRITE_RD(PC + IMM_U); NEXT(); return EXC_NONE;
-    case OP_JAL:      return jump(m, insn, PC + IMM_J, 1);
-    case OP_JALR:
-        REQUIRE(FUNCT3 == 0);
-        return jump(m, insn, (RS1 + IMM_I) & ~1u, 1);
-    case OP_BRANCH:   return exec_branch(m, insn);
-    case OP_LOAD:     return exec_load(m, insn);
-    case OP_STORE:    return exec_store(m, insn);
-    case OP_IMM:      return exec_op_imm(m, insn);
-    case OP_OP:       return exec_op(m, insn);
-    case OP_AMO:      return exec_amo(m, insn);
-    case OP_MISC_MEM: return exec_misc_mem(m, insn);
-    case OP_SYSTEM:   return exec_system(m, insn);
-    default:          ILLEGAL();
+    /* A extension. */
+    OP(LR_W)        {
+        uint32_t a = RS1, *cell;
+        uint64_t pa;
+        if (a & 3) RAISE(CAUSE_MISALIGNED_LOAD, a);
+        SYNC();
+        if ((e = mem_atomic(m, a, ACCESS_LOAD, &cell, &pa)) != EXC_NONE) goto trap;
+        m->reserved = 1;
+        m->reservation = pa;
+        WRITE_RD(*cell);
+        COMPLETE(PC + 4);
     }
+    OP(SC_W)        {
+        uint32_t a = RS1, *cell;
+        uint64_t pa;
+        if (a & 3) RAISE(CAUSE_MISALIGNED_STORE, a);
+        SYNC();
+        if ((e = mem_atomic(m, a, ACCESS_STORE, &cell, &pa)) != EXC_NONE) goto trap;
+        int ok = m->reserved && m->reservation == pa;
+        if (ok)
+            *cell = RS2;
+        m->reserved = 0;
+        WRITE_RD(!ok);
+        COMPLETE(PC + 4);
+    }
+    OP(AMOSWAP_W)   { AMO(b); }
+    OP(AMOADD_W)    { AMO(old + b); }
+    OP(AMOXOR_W)    { AMO(old ^ b); }
+    OP(AMOAND_W)    { AMO(old & b); }
+    OP(AMOOR_W)     { AMO(old | b); }
+    OP(AMOMIN_W)    { AMO((int32_t)old < (int32_t)b ? old : b); }
+    OP(AMOMAX_W)    { AMO((int32_t)old > (int32_t)b ? old : b); }
+    OP(AMOMINU_W)   { AMO(old < b ? old : b); }
+    OP(AMOMAXU_W)   { AMO(old > b ? old : b); }
+
+    /* Zicsr and Zifencei. */
+    OP(CSRRW)       { CSR(CSR_OP_WRITE, RS1, 1); }
+    OP(CSRRS)       { CSR(CSR_OP_SET, RS1, op->rs1 != 0); }
+    OP(CSRRC)       { CSR(CSR_OP_CLEAR, RS1, op->rs1 != 0); }
+    OP(CSRRWI)      { CSR(CSR_OP_WRITE, op->rs1, 1); }
+    OP(CSRRSI)      { CSR(CSR_OP_SET, op->rs1, op->rs1 != 0); }
+    OP(CSRRCI)      { CSR(CSR_OP_CLEAR, op->rs1, op->rs1 != 0); }
+    OP(FENCE_I)     { SYNC(); code_changed(m); COMPLETE(PC + 4); }
+
+    /* Privileged instructions (privileged spec 1.12 sections 3.3.2, 3.1.6.5). */
+    OP(ECALL)       { RAISE(CAUSE_USER_ECALL + (exc_t)PRIV, 0); }
+    OP(EBREAK)      { RAISE(CAUSE_BREAKPOINT, PC); }
+    OP(MRET)        {
+        REQUIRE(PRIV == EMU_PRIV_M);
+        SYNC();
+        do_mret(m);
+        m->steps++;
+        goto reenter;
+    }
+    OP(SRET)        {
+        REQUIRE(PRIV == EMU_PRIV_M || (PRIV == EMU_PRIV_S && !(m->mstatus & MSTATUS_TSR)));
+        SYNC();
+        do_sret(m);
+        m->steps++;
+        goto reenter;
+    }
+    OP(WFI)         {
+        /* Always illegal in U-mode, as the spec permits and the hypervisor needs. */
+        REQUIRE(PRIV == EMU_PRIV_M || (PRIV == EMU_PRIV_S && !(m->mstatus & MSTATUS_TW)));
+        SYNC();
+        if ((e = wait_for_interrupt(m)) != EXC_NONE) goto trap;
+        m->steps++;
+        goto reenter;
+    }
+    OP(SFENCE_VMA)  {
+        REQUIRE(PRIV == EMU_PRIV_M || (PRIV == EMU_PRIV_S && !(m->mstatus & MSTATUS_TVM)));
+        SYNC();
+        tlb_flush(m);
+        COMPLETE(PC + 4);
+    }
+
+    BODIES_END
 }

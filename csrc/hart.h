@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "emu.h"
+#include "ops.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the core copies guest memory as host words: a little-endian host is required"
@@ -88,6 +89,12 @@ typedef struct {
     uint8_t *host;
 } tlb_entry_t;
 
+/* The fetch side of the TLB maps a virtual page straight to its decoded ops. */
+typedef struct {
+    uint32_t vpn;
+    op_t *ops;
+} code_tlb_entry_t;
+
 typedef struct {
     uint32_t base, size;
 } mmio_range_t;
@@ -129,6 +136,11 @@ struct emu {
      * xRET needs no flush; tlb_now points at the current privilege's. */
     tlb_entry_t tlb[3][3][TLB_SIZE];
     tlb_entry_t (*tlb_now)[TLB_SIZE];
+    code_tlb_entry_t code_tlb[3][TLB_SIZE];
+    code_tlb_entry_t *code_tlb_now;
+    /* Decoded instructions: one code page per page of RAM that ran (decode.c). */
+    code_page_t **code;               /* by RAM page number; NULL: never ran */
+    code_page_t *code_pages;          /* all of them, linked */
 
     /* Devices. */
     uint64_t mtimecmp;
@@ -149,6 +161,8 @@ struct emu {
     uint32_t mmio_value, mmio_addr;
     uint32_t *breaks;                 /* sorted */
     uint32_t break_count, break_cap;
+    uint32_t resume_pc;               /* where emu_run began: its breakpoint is not */
+    uint64_t resume_steps;            /* reported again */
     uint8_t clint_m_only;             /* S and U accesses to the CLINT fault */
 
     uint32_t trap_tval;               /* xtval of the exception being raised */
@@ -196,14 +210,23 @@ static inline exc_t raise(emu_t *m, exc_t cause, uint32_t tval)
 
 /* mmu.c */
 void tlb_flush(emu_t *m);
+void tlb_forget_store(emu_t *m, const uint8_t *host_page);
+op_t *code_fill(emu_t *m, uint32_t pc, exc_t *e);
 exc_t mem_slow(emu_t *m, uint32_t va, int size, access_t access, uint32_t *value);
 exc_t mem_atomic(emu_t *m, uint32_t va, access_t access, uint32_t **cell, uint64_t *pa);
 uint32_t effective_priv(const emu_t *m, access_t access);
 exc_t translate(emu_t *m, uint32_t va, access_t access, int update_ad, uint64_t *pa);
 uint8_t *ram_at(emu_t *m, uint64_t pa, uint32_t len);
-void code_changed(emu_t *m);
 int page_watched(const emu_t *m, uint64_t pa, access_t access);
 void watch_check(emu_t *m, uint32_t va, uint64_t pa, int size, access_t access, uint32_t value);
+
+/* decode.c */
+void decode_block(code_page_t *page, uint32_t first);
+code_page_t *code_page(emu_t *m, uint64_t pa);
+int is_code_page(const emu_t *m, uint64_t pa);
+void code_written(emu_t *m, uint64_t pa, uint32_t len);
+void code_changed(emu_t *m);
+void code_free(emu_t *m);
 
 /* csr.c */
 int csr_instruction(emu_t *m, uint32_t csr, uint32_t op, uint32_t operand, int write,
@@ -211,6 +234,8 @@ int csr_instruction(emu_t *m, uint32_t csr, uint32_t op, uint32_t operand, int w
 int csr_read(emu_t *m, uint32_t csr, uint32_t *value);
 int csr_write(emu_t *m, uint32_t csr, uint32_t value, int in_instruction);
 uint32_t mip_read(const emu_t *m);
+void interrupts_changed(emu_t *m);
+void deadline_changed(emu_t *m);
 void mstatus_set(emu_t *m, uint32_t value);
 uint64_t mtime_now(const emu_t *m);
 void mtime_set(emu_t *m, uint64_t value, int in_instruction);
@@ -231,10 +256,12 @@ exc_t device_store(emu_t *m, uint64_t pa, int size, uint32_t value, uint32_t va)
 int htif_check(emu_t *m);
 
 /* exec.c */
-exc_t execute(emu_t *m, uint32_t insn);
+int interpret(emu_t *m);
+const char *dispatch_name(void);
 
-/* The fast paths of memory access: a TLB hit on RAM within one page. Everything
- * else (misses, page crossings, devices, HTIF, faults) goes through mem_slow. */
+/* The fast path of memory access is a TLB hit on RAM within one page (the LOAD
+ * and STORE of exec.c). Everything else (misses, page crossings, devices, HTIF,
+ * pages with decoded code, faults) goes through mem_slow. */
 static inline tlb_entry_t *tlb_slot(emu_t *m, access_t access, uint32_t va)
 {
     return &m->tlb_now[access][(va >> PAGE_SHIFT) & (TLB_SIZE - 1)];
@@ -245,38 +272,14 @@ static inline int tlb_hit(const tlb_entry_t *e, uint32_t va, int size)
     return e->vpn == va >> PAGE_SHIFT && (va & (PAGE_SIZE - 1)) + (uint32_t)size <= PAGE_SIZE;
 }
 
-static inline exc_t mem_load(emu_t *m, uint32_t va, int size, uint32_t *value)
+/* The decoded ops of the page holding pc, as the hart would fetch them now; or
+ * NULL and the exception the fetch raises in *e. */
+static inline op_t *code_fetch(emu_t *m, uint32_t pc, exc_t *e)
 {
-    tlb_entry_t *e = tlb_slot(m, ACCESS_LOAD, va);
-    if (likely(tlb_hit(e, va, size))) {
-        uint32_t v = 0;
-        memcpy(&v, e->host + (va & (PAGE_SIZE - 1)), size);
-        *value = v;
-        return EXC_NONE;
-    }
-    return mem_slow(m, va, size, ACCESS_LOAD, value);
-}
-
-static inline exc_t mem_store(emu_t *m, uint32_t va, int size, uint32_t value)
-{
-    tlb_entry_t *e = tlb_slot(m, ACCESS_STORE, va);
-    if (likely(tlb_hit(e, va, size))) {
-        memcpy(e->host + (va & (PAGE_SIZE - 1)), &value, size);
-        return EXC_NONE;
-    }
-    return mem_slow(m, va, size, ACCESS_STORE, &value);
-}
-
-/* pc is always 4-byte aligned (jumps check, mepc and sepc mask), so a fetch never
- * crosses a page. */
-static inline exc_t mem_fetch(emu_t *m, uint32_t va, uint32_t *insn)
-{
-    tlb_entry_t *e = tlb_slot(m, ACCESS_FETCH, va);
-    if (likely(e->vpn == va >> PAGE_SHIFT)) {
-        memcpy(insn, e->host + (va & (PAGE_SIZE - 1)), 4);
-        return EXC_NONE;
-    }
-    return mem_slow(m, va, 4, ACCESS_FETCH, insn);
+    code_tlb_entry_t *t = &m->code_tlb_now[(pc >> PAGE_SHIFT) & (TLB_SIZE - 1)];
+    if (likely(t->vpn == pc >> PAGE_SHIFT && !(pc & 3)))
+        return t->ops;
+    return code_fill(m, pc, e);
 }
 
 #endif

@@ -39,6 +39,21 @@ static const exc_t access_fault[3] = {
 void tlb_flush(emu_t *m)
 {
     memset(m->tlb, 0xFF, sizeof m->tlb);
+    for (int priv = 0; priv < 3; priv++)
+        for (int i = 0; i < TLB_SIZE; i++)
+            m->code_tlb[priv][i].vpn = TLB_EMPTY;
+}
+
+/* A page of RAM now holds decoded code: stores to it must take the slow path,
+ * whatever virtual address (and privilege's TLB) they come through. */
+void tlb_forget_store(emu_t *m, const uint8_t *host_page)
+{
+    for (int priv = 0; priv < 3; priv++)
+        for (int i = 0; i < TLB_SIZE; i++) {
+            tlb_entry_t *e = &m->tlb[priv][ACCESS_STORE][i];
+            if (e->vpn != TLB_EMPTY && e->host == host_page)
+                e->vpn = TLB_EMPTY;
+        }
 }
 
 uint8_t *ram_at(emu_t *m, uint64_t pa, uint32_t len)
@@ -109,6 +124,7 @@ exc_t translate(emu_t *m, uint32_t va, access_t access, int update_ad, uint64_t 
         if (update_ad && (pte & need) != need) {
             pte |= need;
             memcpy(slot, &pte, 4);
+            code_written(m, table + vpn * 4, 4);
             ram_dirty(m, table + vpn * 4);
         }
         uint32_t page_offset_mask = (PAGE_SIZE << (level * VPN_BITS)) - 1;
@@ -165,13 +181,15 @@ void watch_check(emu_t *m, uint32_t va, uint64_t pa, int size, access_t access, 
 }
 
 /* Remember a translation to RAM. Stores to the tohost page stay on the slow path
- * so that HTIF sees them, and accesses to pages with watchpoints so that
- * watch_check sees them. A page entered for stores may be written from now on. */
+ * so that HTIF sees them, stores to pages with decoded code so that their ops
+ * are undone, and accesses to pages with watchpoints so that watch_check sees
+ * them. A page entered for stores may be written from now on: it is marked
+ * dirty here, so the fast store path (exec.c) needs no mark of its own. */
 static void tlb_fill(emu_t *m, access_t access, uint32_t va, uint64_t pa)
 {
     uint64_t page = pa & ~(uint64_t)(PAGE_SIZE - 1);
     uint8_t *host = ram_at(m, page, PAGE_SIZE);
-    if (!host || (access == ACCESS_STORE && is_tohost_page(m, pa)))
+    if (!host || (access == ACCESS_STORE && (is_tohost_page(m, pa) || is_code_page(m, pa))))
         return;
     if (unlikely(m->watch_count) && page_watched(m, pa, access))
         return;
@@ -184,6 +202,7 @@ static void tlb_fill(emu_t *m, access_t access, uint32_t va, uint64_t pa)
 
 static void ram_stored(emu_t *m, uint64_t pa, uint32_t len)
 {
+    code_written(m, pa, len);
     ram_dirty(m, pa);
     if (!is_tohost_page(m, pa))
         return;
@@ -277,9 +296,26 @@ exc_t mem_atomic(emu_t *m, uint32_t va, access_t access, uint32_t **cell, uint64
     return EXC_NONE;
 }
 
-/* No decoded-instruction cache yet: fetch always reads RAM, so stores to code and
- * FENCE.I need no work. */
-void code_changed(emu_t *m)
+/* A fetch from pc missed the code TLB: translate it (the fetch permission, A
+ * set), and find or make the code page of its frame. */
+op_t *code_fill(emu_t *m, uint32_t pc, exc_t *e)
 {
-    (void)m;
+    uint64_t pa;
+    code_page_t *page;
+    if (pc & 3) {   /* only the host can leave pc misaligned: jumps check */
+        *e = raise(m, CAUSE_MISALIGNED_FETCH, pc);
+        return NULL;
+    }
+    if ((*e = translate(m, pc, ACCESS_FETCH, 1, &pa)) != EXC_NONE)
+        return NULL;
+    /* Fetches come only from RAM; a code page that cannot be had (the host is
+     * out of memory) leaves the hart nothing to fetch either. */
+    if (!ram_at(m, pa, 4) || !(page = code_page(m, pa))) {
+        *e = raise(m, CAUSE_FETCH_ACCESS, pc);
+        return NULL;
+    }
+    code_tlb_entry_t *t = &m->code_tlb_now[(pc >> PAGE_SHIFT) & (TLB_SIZE - 1)];
+    t->vpn = pc >> PAGE_SHIFT;
+    t->ops = page->ops;
+    return page->ops;
 }

@@ -1,9 +1,9 @@
 /* run.c: the machine's life cycle, the run loop and the host interface of emu.h.
  *
  * emu_run() is modelled on KVM_RUN: it executes instructions until something
- * needs software, then fills the exit record and returns its reason. The inner
- * loop only fetches, executes and counts; interrupts, device deadlines and the
- * budget are looked at when it stops (see request_check in hart.h). */
+ * needs software, then fills the exit record and returns its reason. The
+ * interpreter (exec.c) only executes and counts; interrupts, device deadlines and
+ * the budget are looked at when it stops (see request_check in hart.h). */
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -37,6 +37,12 @@ emu_t *emu_new(uint32_t ram_size)
     }
     m->ram = ram;
     m->ram_size = ram_size;
+    m->code = calloc(ram_size / PAGE_SIZE, sizeof *m->code);
+    if (!m->code) {
+        munmap(ram, ram_size);
+        free(m);
+        return NULL;
+    }
     reset(m);
     return m;
 }
@@ -46,6 +52,7 @@ void emu_free(emu_t *m)
     if (!m)
         return;
     munmap(m->ram, m->ram_size);
+    code_free(m);
     free(m->uart_in);
     free(m->mmio);
     free(m->breaks);
@@ -54,6 +61,7 @@ void emu_free(emu_t *m)
 }
 
 int emu_version(void) { return EMU_CORE_VERSION; }
+const char *emu_dispatch_name(void) { return dispatch_name(); }
 struct emu_hart *emu_hart(emu_t *m) { return &m->hart; }
 struct emu_exit *emu_exit_record(emu_t *m) { return &m->exit; }
 uint8_t *emu_ram(emu_t *m) { return m->ram; }
@@ -74,12 +82,6 @@ static uint32_t break_find(const emu_t *m, uint32_t addr)
             hi = mid;
     }
     return lo;
-}
-
-static int is_breakpoint(const emu_t *m, uint32_t addr)
-{
-    uint32_t i = break_find(m, addr);
-    return i < m->break_count && m->breaks[i] == addr;
 }
 
 int emu_break_add(emu_t *m, uint32_t addr)
@@ -115,39 +117,6 @@ void emu_break_clear(emu_t *m) { m->break_count = 0; }
 
 /* ---- the run loop ---- */
 
-/* An instruction did not simply complete. EXC_EXIT_AFTER from an instruction
- * comes from a store that completed before returning, so its pc moves on here. */
-static __attribute__((noinline)) int step_ended(emu_t *m, exc_t e, uint32_t insn)
-{
-    m->exit.insn = insn;
-    switch (e) {
-    case EXC_EXIT_BEFORE:
-        return 1;
-    case EXC_EXIT_AFTER:
-        m->steps++;
-        m->hart.pc += 4;
-        return 1;
-    default:
-        return exception(m, e, insn) != EXC_NONE;
-    }
-}
-
-/* Execute one instruction; 1 when the run must end. */
-static inline int step(emu_t *m)
-{
-    uint32_t insn = 0;
-    exc_t e = mem_fetch(m, m->hart.pc, &insn);
-    if (likely(e == EXC_NONE)) {
-        e = execute(m, insn);
-        m->hart.x[0] = 0;
-    }
-    if (likely(e == EXC_NONE)) {
-        m->steps++;
-        return 0;
-    }
-    return step_ended(m, e, insn);
-}
-
 /* Between bursts of instructions: the HTIF deadline, the budget, interrupts; then
  * how far the next burst may go before one of them needs a look. 1 ends the run. */
 static int service(emu_t *m)
@@ -182,20 +151,12 @@ uint32_t emu_run(emu_t *m, uint64_t budget)
     m->budget_end = budget > UINT64_MAX - m->steps ? UINT64_MAX : m->steps + budget;
     m->exit.insn = 0;
     m->watch_hit = 0;
-    while (!service(m)) {
-        while (m->steps < m->stop_at) {
-            /* A breakpoint stops the hart before the instruction, except where the
-             * run resumes: that one has already been reported. */
-            if (unlikely(m->break_count) && is_breakpoint(m, m->hart.pc) &&
-                (m->steps != start_steps || m->hart.pc != start_pc)) {
-                m->exit.reason = EMU_EXIT_BREAKPOINT;
-                goto done;
-            }
-            if (unlikely(step(m)))
-                goto done;
-        }
-    }
-done:
+    /* A breakpoint stops the hart before the instruction, except where the run
+     * resumes: that one has already been reported. */
+    m->resume_pc = start_pc;
+    m->resume_steps = start_steps;
+    while (!service(m) && !interpret(m))
+        ;
     m->exit.pc = m->hart.pc;
     return m->exit.reason;
 }
@@ -252,22 +213,63 @@ uint32_t emu_state_size(emu_t *m)
     return (uint32_t)sizeof *m + (m->uart_in_len - m->uart_in_pos);
 }
 
-/* The machine struct as it is, then the unread UART input. Returns the bytes
- * written, or 0 when cap is too small. */
+/* The fields of struct emu that are not the machine's state, copied from one
+ * struct to another: the buffers the core allocated (with their sizes), the
+ * host's settings, and where the current privilege's TLBs are. A saved state
+ * holds none of them (from a zeroed struct: no pointer to a buffer is ever part
+ * of a state); a loaded state takes the machine's own. The TLBs themselves hold
+ * host addresses too: a saved state has them zeroed, a loaded one flushed. */
+static void copy_host_fields(emu_t *to, const emu_t *from)
+{
+    to->ram = from->ram;
+    to->ram_size = from->ram_size;
+    to->tlb_now = from->tlb_now;
+    to->code_tlb_now = from->code_tlb_now;
+    to->code = from->code;
+    to->code_pages = from->code_pages;
+    to->uart_in = from->uart_in;
+    to->uart_in_cap = from->uart_in_cap;
+    to->mmio = from->mmio;
+    to->mmio_count = from->mmio_count;
+    to->breaks = from->breaks;
+    to->break_count = from->break_count;
+    to->break_cap = from->break_cap;
+    to->catch_exc = from->catch_exc;
+    to->catch_irq = from->catch_irq;
+    memcpy(to->watch, from->watch, sizeof to->watch);
+    to->watch_count = from->watch_count;
+    to->watch_hit = 0;
+    to->dirty = from->dirty;
+}
+
+/* The machine struct without its host fields, then the unread UART input.
+ * Returns the bytes written, or 0 when cap is too small (or memory ran out). */
 uint32_t emu_state_save(emu_t *m, uint8_t *buf, uint32_t cap)
 {
+    static const emu_t no_host;
     uint32_t unread = m->uart_in_len - m->uart_in_pos, need = emu_state_size(m);
     if (cap < need)
         return 0;
-    memcpy(buf, m, sizeof *m);
+    emu_t *s = malloc(sizeof *s);
+    if (!s)
+        return 0;
+    memcpy(s, m, sizeof *s);
+    copy_host_fields(s, &no_host);
+    memset(s->tlb, 0, sizeof s->tlb);
+    memset(s->code_tlb, 0, sizeof s->code_tlb);
+    memcpy(buf, s, sizeof *s);
+    free(s);
     if (unread)
         memcpy(buf + sizeof *m, m->uart_in + m->uart_in_pos, unread);
     return need;
 }
 
 /* Back to a saved state. What belongs to the host rather than to the machine's
- * state stays as it is now: RAM (the host restores it), the buffers the core
- * allocated, breakpoints, watchpoints, catches, MMIO ranges, dirty tracking. */
+ * state stays as it is now (copy_host_fields): RAM (the host restores it), the
+ * buffers the core allocated (decoded code included), breakpoints, watchpoints,
+ * catches, MMIO ranges, dirty tracking. Everything cached from the state is
+ * dropped: the TLBs, and every decoded op (the host may have rewritten RAM
+ * before or after this call). */
 int emu_state_load(emu_t *m, const uint8_t *buf, uint32_t len)
 {
     if (len < sizeof *m)
@@ -284,23 +286,9 @@ int emu_state_load(emu_t *m, const uint8_t *buf, uint32_t len)
     if (!s)
         return -1;
     memcpy(s, buf, sizeof *s);
-    s->ram = m->ram;
-    s->ram_size = m->ram_size;
-    s->uart_in = m->uart_in;
-    s->uart_in_cap = m->uart_in_cap;
+    copy_host_fields(s, m);
     s->uart_in_pos = 0;
     s->uart_in_len = unread;
-    s->mmio = m->mmio;
-    s->mmio_count = m->mmio_count;
-    s->breaks = m->breaks;
-    s->break_count = m->break_count;
-    s->break_cap = m->break_cap;
-    memcpy(s->watch, m->watch, sizeof s->watch);
-    s->watch_count = m->watch_count;
-    s->watch_hit = 0;
-    s->catch_exc = m->catch_exc;
-    s->catch_irq = m->catch_irq;
-    s->dirty = m->dirty;
     memcpy(m, s, sizeof *m);
     free(s);
     if (unread)
@@ -374,9 +362,9 @@ int emu_phys_write(emu_t *m, uint32_t addr, const uint8_t *buf, uint32_t len)
     if (!dst)
         return -1;
     memcpy(dst, buf, len);
+    code_written(m, addr, len);
     for (uint64_t page = addr & ~(PAGE_SIZE - 1); page < (uint64_t)addr + len; page += PAGE_SIZE)
         ram_dirty(m, page);
-    code_changed(m);
     return 0;
 }
 
@@ -420,10 +408,12 @@ void emu_htif_ack(emu_t *m, uint64_t fromhost)
     uint8_t *to = ram_at(m, m->tohost, 8), *from = ram_at(m, m->fromhost, 8);
     if (to) {
         memcpy(to, &zero, 8);
+        code_written(m, m->tohost, 8);
         ram_dirty(m, m->tohost);
     }
     if (from) {
         memcpy(from, &fromhost, 8);
+        code_written(m, m->fromhost, 8);
         ram_dirty(m, m->fromhost);
     }
 }

@@ -17,6 +17,7 @@ void set_priv(emu_t *m, uint32_t priv)
 {
     m->hart.priv = priv;
     m->tlb_now = m->tlb[priv_index(priv)];
+    m->code_tlb_now = m->code_tlb[priv_index(priv)];
 }
 
 /* Traps never go to a lower privilege: medeleg and mideleg only apply to traps

@@ -3,6 +3,7 @@
 messages go to stderr. User errors are one clear message and a non-zero status."""
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -10,13 +11,9 @@ from pathlib import Path
 
 import click
 
-from emu.asm.command import asm
 from emu.core import Priv
-from emu.debug.command import debug_command, gdbserver_command
-from emu.disasm import disasm_command, disassemble
 from emu.elf import Program
 from emu.errors import EmuError
-from emu.hv.command import hv
 from emu.isa import cause_name
 from emu.machine import Machine, Stop, StopReason
 from emu.options import input_callback, load_program, size_callback
@@ -28,7 +25,33 @@ STATUS_CRASH = 125          # the guest crashed: trap loop, dead WFI, unhandled 
 STATUS_INTERRUPTED = 130    # Ctrl-C, as a shell reports SIGINT
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A click group whose other subcommands live in modules imported only when
+    the subcommand is run or listed, as click's documentation suggests ("Lazily
+    Loading Subcommands"): `emu run prog.elf` never loads the assembler, the
+    hypervisor or the debugger. `lazy` maps a name to "module:attribute"."""
+
+    def __init__(self, *args, lazy: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.lazy:
+            return super().get_command(ctx, name)
+        module, attribute = self.lazy[name].split(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]}, lazy={
+    "asm": "emu.asm.command:asm",
+    "disasm": "emu.disasm:disasm_command",
+    "hv": "emu.hv.command:hv",
+    "debug": "emu.debug.command:debug_command",
+    "gdbserver": "emu.debug.command:gdbserver_command",
+})
 @click.version_option(package_name="emu")
 def main():
     """emu: a teaching emulator and hypervisor for a virtualizable subset of RISC-V
@@ -98,6 +121,8 @@ class Tracer:
     (privilege, pc, bits, objdump's text), and each interrupt as it is taken."""
 
     def __init__(self, program: Program):
+        from emu.disasm import disassemble     # only when tracing: see LazyGroup
+        self.disassemble = disassemble
         self.labels = program.labels
 
     def __call__(self, machine: Machine) -> None:
@@ -107,7 +132,7 @@ class Tracer:
             click.echo(f"-- {cause_name(cause)}, to {core.priv.name}-mode", err=True)
         insn = machine.fetch(core.pc)
         text = "(fetch fault)" if insn is None else \
-            f"{insn:08x}  {disassemble(insn, core.pc, self.labels)}"
+            f"{insn:08x}  {self.disassemble(insn, core.pc, self.labels)}"
         click.echo(f"{core.priv.name} {core.pc:08x}: {text}", err=True)
 
 
@@ -124,13 +149,10 @@ def _write_json(path: Path, machine: Machine, program: Path, boot: str, stop: St
         "retired": core.retired,
         "pc": core.pc,
         "privilege": Priv(core.priv).name,
-        "registers": {f"x{i}": core.x[i] for i in range(32)},
+        "registers": {f"x{i}": value for i, value in enumerate(core.registers())},
     }
     try:
         path.write_text(json.dumps(summary, indent=2) + "\n")
     except OSError as error:
         raise click.ClickException(f"cannot write {path}: {error.strerror}") from None
 
-
-for command in (asm, disasm_command, hv, debug_command, gdbserver_command):
-    main.add_command(command)

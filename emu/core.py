@@ -2,7 +2,8 @@
 
 Core owns one machine of the C core and turns its return codes into exceptions.
 Registers are read and written in place through the hart struct (`core.x[10]`),
-and the exit record is one struct reused by every run: no per-exit allocation."""
+or all at once through one buffer (`core.registers()`); the exit record is one
+struct reused by every run: no per-exit allocation."""
 import enum
 from dataclasses import dataclass
 
@@ -14,7 +15,7 @@ except ImportError as error:  # pragma: no cover - a broken install
     raise ImportError(
         "emu's C core is not built: run `pip install -e .` (or `make build`)") from error
 
-CORE_VERSION = 2
+CORE_VERSION = 3
 if lib.emu_version() != CORE_VERSION:  # pragma: no cover - a stale build
     raise ImportError(f"emu's C core is version {lib.emu_version()}, this package needs "
                       f"{CORE_VERSION}: rebuild it with `pip install -e .`")
@@ -57,6 +58,11 @@ class TrapRecord:
     to_priv: int
 
 
+# Exit by reason, for Core.run: indexing a tuple is cheaper than calling the enum.
+EXITS = tuple(sorted(Exit, key=int))
+assert [int(e) for e in EXITS] == list(range(len(EXITS)))
+
+
 class Priv(enum.IntEnum):
     U = lib.EMU_PRIV_U
     S = lib.EMU_PRIV_S
@@ -89,6 +95,8 @@ class Core:
         self.ram_size = ram_size
         self.hart = lib.emu_hart(self._m)
         self.x = self.hart.x
+        # The same 32 registers as one buffer of unsigned 32-bit words.
+        self.regs = memoryview(ffi.buffer(self.hart.x)).cast("I")
         self.exit = lib.emu_exit_record(self._m)
         self.ram = ffi.buffer(lib.emu_ram(self._m), ram_size)
         self._out = ffi.new("uint8_t[]", lib.EMU_UART_OUT_CAPACITY)
@@ -97,8 +105,8 @@ class Core:
 
     # ---- execution
 
-    def run(self, budget: int) -> Exit:
-        return Exit(lib.emu_run(self._m, budget))
+    def run(self, budget: int, _run=lib.emu_run, _exits=EXITS) -> Exit:
+        return _exits[_run(self._m, budget)]
 
     @property
     def steps(self) -> int:
@@ -109,6 +117,10 @@ class Core:
         return lib.emu_retired(self._m)
 
     # ---- registers
+
+    def registers(self) -> list[int]:
+        """x0 to x31, read through one buffer."""
+        return self.regs.tolist()
 
     @property
     def pc(self) -> int:

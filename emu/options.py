@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from emu.asm.command import load_source
 from emu.elf import Program, load_elf
 from emu.errors import ConfigError, EmuError
 from emu.platform import DEFAULT_RAM, parse_size
@@ -20,6 +19,7 @@ def load_program(path: Path) -> Program:
     except OSError:
         is_elf = True       # load_elf words the error
     if not is_elf and path.suffix in (".s", ".S"):
+        from emu.asm.command import load_source     # the assembler, only when needed
         return load_source(path)
     return load_elf(path)
 

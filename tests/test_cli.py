@@ -285,3 +285,41 @@ def test_bad_input_as_a_process(tmp_path):
                           env=emu_env())
     assert done.returncode == 1
     assert "no such file" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_help_lists_every_subcommand_with_its_short_help():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    lines = result.stdout.split("Commands:\n")[1].splitlines()
+    listed = dict(line.split(None, 1) for line in lines if line.strip())
+    assert sorted(listed) == ["asm", "debug", "disasm", "gdbserver", "hv", "run"]
+    for name, short in listed.items():
+        first_words = " ".join(main.get_command(None, name).help.split()[:3])
+        assert short.startswith(first_words), (name, short)
+
+
+# Modules `emu run` of an ELF has no use for (the subcommands load lazily).
+UNUSED_BY_RUN = ("emu.asm", "emu.disasm", "emu.hv", "emu.debug")
+LOADED = f"""
+import sys
+from emu.cli import main
+try:
+    main(sys.argv[1:], prog_name="emu")
+except SystemExit:
+    pass
+print(sorted({{name for name in sys.modules if name.startswith({UNUSED_BY_RUN})}}))
+"""
+
+
+def test_run_of_an_elf_loads_no_assembler_hypervisor_or_debugger(hello, tmp_path):
+    def loaded(*args):
+        done = subprocess.run([sys.executable, "-c", LOADED, *map(str, args)],
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                              env=emu_env())
+        return done.stdout.splitlines()[-1]
+    assert loaded("run", hello) == "[]"
+    source = tmp_path / "hello.S"
+    source.write_text(HELLO)
+    assert "emu.asm" in loaded("run", source)                # a source is assembled
+    only_hv = loaded("hv", "--help")
+    assert "'emu.hv'" in only_hv and "emu.debug" not in only_hv

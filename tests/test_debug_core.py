@@ -3,10 +3,12 @@ trap log, watchpoints (and that the TLB never lets an access past one), and the
 checkpoint API (state save/load, the dirty-page map)."""
 import pytest
 
-from emu.core import Exit, Priv, Watch
+from emu.core import Core, Exit, Priv, Watch, ffi, lib
 from emu.elf import load_elf
+from emu.isa import CSRS
 from emu.machine import Machine, StopReason
-from emu.platform import Console
+from emu.platform import RAM_BASE, Console
+from tests import rvenc as rv
 
 ILLEGAL, ECALL_U, ECALL_M, LOAD_PAGE_FAULT = 2, 8, 11, 13
 MACHINE_TIMER = 0x8000_0007
@@ -268,3 +270,169 @@ def test_state_save_and_load_with_the_dirty_page_map(watched):
     assert (core.pc, core.steps, m.csr("minstret")) == (pc, steps, mepc)
     assert m.run(100_000).reason is StopReason.EXIT     # and it runs on as before
     assert core.x[9] == 100
+
+
+# ---- the debugging hooks and the pre-decoded instruction cache (csrc/decode.c,
+# exec.c): the interpreter runs whole blocks of decoded ops with local copies of
+# the clock, so each hook must still act on the exact instruction.
+
+def looping_core(words, mem=1 << 20) -> Core:
+    core = Core(mem)
+    core.write(RAM_BASE, rv.program(words))
+    return core
+
+
+@pytest.mark.parametrize("breakpoint", [None, RAM_BASE + 16])
+def test_a_load_watchpoint_inside_a_decoded_block_stops_right_after_the_load(breakpoint):
+    """The lw sits in the middle of a block that has run (decoded, its page in
+    the load TLB): the run ends with rd written and the next op not run. With a
+    breakpoint further on in the block, the block runs one op at a time."""
+    data = RAM_BASE + 0x2000
+    core = looping_core([
+        rv.lui(5, data >> 12),
+        rv.addi(1, 1, 1),           # 4: loop
+        rv.lw(6, 8, 5),             # 8
+        rv.addi(7, 7, 1),           # 12: must not run when the lw stops
+        rv.addi(8, 8, 1),           # 16
+        rv.jal(0, -16),
+    ])
+    assert core.run(100) == Exit.BUDGET
+    if breakpoint:
+        core.break_add(breakpoint)
+    core.pc = RAM_BASE + 4
+    core.x[7] = 0
+    core.write(data + 8, (0x1234).to_bytes(4, "little"))
+    core.watch_add(data + 8, 4, Watch.READ)
+    start = core.steps
+    assert core.run(1000) == Exit.WATCH
+    assert (core.exit.epc, core.exit.addr, core.exit.is_write) == (RAM_BASE + 8, data + 8, 0)
+    assert core.pc == RAM_BASE + 12 and core.steps - start == 2
+    assert core.x[6] == 0x1234 and core.x[7] == 0
+    assert core.run(1) == Exit.BUDGET and core.x[7] == 1 and core.pc == RAM_BASE + 16
+
+
+def test_watchpoints_on_a_page_of_code_that_ran():
+    """A page that holds decoded code and watched data: its loads and stores stop
+    the run, its fetches never do, and a watched store into its code is both
+    reported and seen by the next fetch."""
+    core = looping_core([
+        rv.lui(5, RAM_BASE >> 12),
+        rv.addi(10, 10, 1),         # 4: patch, rewritten with the word at 0x100
+        rv.lw(6, 0x100, 5),         # 8
+        rv.sw(6, 4, 5),             # 12
+        rv.addi(9, 9, 1),           # 16
+        rv.jal(0, -16),             # 20: to patch
+    ])
+    new = rv.addi(10, 10, 100).word
+    core.write(RAM_BASE + 0x100, new.to_bytes(4, "little"))
+    core.dirty_track(True)
+    assert core.run(6) == Exit.BUDGET       # all of it ran once; patch is rewritten
+    assert core.x[10] == 1 and core.pc == RAM_BASE + 4
+    assert core.dirty_pages() == [0]        # the store into code took the slow path
+    core.dirty_clear()
+    core.watch_add(RAM_BASE, 4096, Watch.READ)     # the whole page, code included
+    core.watch_add(RAM_BASE + 4, 4, Watch.WRITE)
+    assert core.run(1000) == Exit.WATCH
+    assert (core.exit.epc, core.exit.addr, core.x[10]) == (RAM_BASE + 8, RAM_BASE + 0x100, 101)
+    assert core.pc == RAM_BASE + 12
+    assert core.run(1000) == Exit.WATCH
+    assert (core.exit.epc, core.exit.addr, core.exit.data) == (RAM_BASE + 12, RAM_BASE + 4, new)
+    assert core.pc == RAM_BASE + 16 and core.dirty_pages() == [0]
+    core.watch_clear()
+    assert core.run(3) == Exit.BUDGET and core.x[10] == 201
+
+
+def test_the_dirty_map_sees_stores_through_the_store_tlb():
+    """The fast store path never marks the map: a page only enters the store TLB
+    marked, and turning tracking on or clearing the map empties the TLB."""
+    data = RAM_BASE + 0x3000
+    core = looping_core([
+        rv.lui(5, data >> 12),
+        rv.sw(1, 0, 5),             # 4: loop
+        rv.addi(1, 1, 1),
+        rv.jal(0, -8),
+    ])
+    assert core.run(100) == Exit.BUDGET     # data's page is in the store TLB
+    core.dirty_track(True)
+    assert core.dirty_pages() == []
+    core.run(30)
+    assert core.dirty_pages() == [3]
+    for _ in range(3):
+        core.dirty_clear()
+        core.run(30)
+        assert core.dirty_pages() == [3]
+
+
+def test_a_state_loaded_after_the_code_was_rewritten_runs_the_old_code():
+    """As reverse execution does it: back to a checkpoint taken before the program
+    rewrote an instruction that had run, the old instruction runs again."""
+    core = looping_core([
+        rv.lui(5, RAM_BASE >> 12),
+        rv.addi(10, 10, 1),         # 4: patch
+        rv.lw(6, 0x100, 5),
+        rv.sw(6, 4, 5),
+        rv.jal(0, -12),             # to patch
+    ])
+    core.write(RAM_BASE + 0x100, rv.program([rv.addi(10, 10, 100)]))
+    core.dirty_track(True)
+    core.run(1)
+    page = core.read(RAM_BASE, 4096)
+    state = core.state_save()
+    core.dirty_clear()
+    core.run(5)                             # patch ran, was rewritten, ran again
+    assert core.x[10] == 101 and core.pc == RAM_BASE + 8
+    for index in core.dirty_pages():
+        assert index == 0
+        core.write(RAM_BASE, page)
+    core.state_load(state)
+    assert core.pc == RAM_BASE + 4 and core.x[10] == 0
+    core.run(1)
+    assert core.x[10] == 1                  # the old patch
+    core.run(4)
+    assert core.x[10] == 101
+
+
+def test_a_state_holds_no_pointer_and_loads_into_another_machine():
+    """A state is the machine's, not its buffers': loaded into another machine it
+    runs that machine's RAM with that machine's decoded code, and it outlives the
+    machine it came from."""
+    first = looping_core([rv.addi(10, 10, 1), rv.jal(0, -4)])
+    second = looping_core([rv.addi(10, 10, 100), rv.jal(0, -4)])
+    second.run(10)                          # the second machine's code is decoded too
+    first.run(10)
+    state = first.state_save()
+    pointers = [int(ffi.cast("uintptr_t", p)) for p in (lib.emu_ram(first._m), first._m)]
+    for pointer in pointers:
+        assert pointer.to_bytes(8, "little") not in state
+    del first
+    second.state_load(state)
+    assert second.x[10] == 5 and second.steps == 10
+    second.run(4)
+    assert second.x[10] == 5 + 200
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_traps_and_interrupts_inside_a_block_are_caught_on_the_instruction(warm):
+    handler = RAM_BASE + 0x800
+    core = looping_core([rv.addi(1, 1, 1)] * 20 + [0] + [rv.jal(0, 0)])     # 0: illegal
+    core.write(handler, rv.program([rv.jal(0, 0)]))
+    core.csr_write(CSRS["mtvec"], handler)
+    if warm:                                # the block decoded and run before
+        core.run(30)
+        core.pc, core.x[1] = RAM_BASE, 0
+    core.catch_set(1 << ILLEGAL, 0)
+    start = core.steps
+    assert core.run(1000) == Exit.CAUGHT
+    assert core.steps - start == 21 and core.x[1] == 20 and core.pc == handler
+    assert core.exit.epc == RAM_BASE + 80 and core.exit.cause == ILLEGAL
+    assert core.trap_log()[-1].steps == core.steps and core.trap_log()[-1].epc == RAM_BASE + 80
+    # A timer interrupt due in the middle of the block.
+    core.pc, core.x[1] = RAM_BASE, 0
+    core.catch_set(0, 1 << 7)
+    core.csr_write(CSRS["mie"], 1 << 7)
+    core.csr_write(CSRS["mstatus"], 1 << 3)
+    core.mtimecmp = core.mtime + 7                  # mtime counts instructions
+    assert core.run(1000) == Exit.CAUGHT
+    assert core.exit.cause == MACHINE_TIMER and core.exit.epc == RAM_BASE + 4 * 7
+    assert core.x[1] == 7 and core.pc == handler
+    assert core.trap_log()[-1].cause == MACHINE_TIMER
