@@ -78,7 +78,8 @@ test-switch: install
 check: test test-switch asan
 
 # Three ~1e9-instruction workloads on emu, unicorn and natively, the variants, the
-# exit round trip and start-up; results in build/bench.json. Compare with an earlier
+# same as guests of emu hv (bench/hv.py), the exit round trip and start-up; results
+# in build/bench.json. Compare with an earlier
 # run: make bench BENCH_ARGS="--compare old.json".
 BENCH_ARGS ?=
 bench: install

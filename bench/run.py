@@ -8,7 +8,7 @@ bench/start.S, and run:
     interleaved, the median of --runs runs each;
   - on emu in two variants of the same run: U-mode under Sv32 with 4 KiB pages,
     and a machine timer interrupt every 10,000 instructions (bench_mode in
-    start.S); and under `emu hv` once it exists;
+    start.S); and as S-mode guests, bare and under `emu hv` (bench/hv.py);
   - natively (gcc -O2 on this machine), for the distance to native.
 Every checksum is checked against the known answer. Then the Python boundary and
 start-up: one exit round trip, `emu run` of a tiny program, `import emu`, and the
@@ -19,7 +19,6 @@ peak resident memory of a run with the default RAM.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import io
 import json
 import math
@@ -130,14 +129,6 @@ def run_native(name: str, iters: int) -> tuple[float, None, int]:
     done = subprocess.run([BUILD / f"{name}-native", str(iters)], check=True,
                           capture_output=True, text=True)
     return children_clock() - start, None, int(done.stdout, 16)
-
-
-def emu_hv_available() -> bool:
-    """Whether this tree's emu has a hypervisor (looked up in emu's own package
-    directory: an editable install elsewhere must not answer for it)."""
-    import emu
-    spec = importlib.util.find_spec("emu.hv")
-    return spec is not None and Path(spec.origin).is_relative_to(Path(emu.__file__).parent)
 
 
 # ---- measuring
@@ -277,10 +268,11 @@ def main() -> None:
         results["workloads"][name] = row
         print_row(name, row)
     summarize(results)
-    if emu_hv_available():
-        print("emu hv: emu.hv exists, but this bench has no driver for it yet")
-    else:
-        print("emu hv: skipped (emu.hv does not exist yet)")
+    if not args.no_variants:
+        import hv
+        print()
+        results["hv"] = hv.measure(args.runs, args.quick, clock)
+        print()
     results["round_trip_us"] = round_trip_us()
     results["registers_us"], results["registers_one_by_one_us"] = registers_us()
     results["emu_run_tiny_s"] = wall([sys.executable, "-m", "emu", "run",
