@@ -391,7 +391,6 @@ class Hypervisor(ExitHandlers):
     def switch_in(self, guest: Guest) -> None:
         started = time.perf_counter_ns()
         ffi.buffer(self.core.hart)[:] = guest.hart.saved
-        self._active = None         # a satp write flushes the previous guest's TLB entries
         guest.stats.switches += 1
         guest.stats.switch_ns += time.perf_counter_ns() - started
 
@@ -400,9 +399,10 @@ class Hypervisor(ExitHandlers):
 
     def activate_shadow(self, guest: Guest) -> None:
         """Point the real satp at the shadow for the guest's context. Writing satp
-        flushes the core's TLB: needed after a switch and after shadows were dropped."""
+        flushes the core's TLB: needed after another guest ran and after shadows were
+        dropped, but not when a guest comes back to a hart no one else used."""
         satp = guest.pager.satp_for(guest.hart)
-        key = (satp, guest.pager.generation)
+        key = (guest, satp, guest.pager.generation)
         if key != self._active:
             self.core.csr_write(CSRS["satp"], satp)
             self._active = key
