@@ -156,20 +156,6 @@ static __attribute__((noinline)) int step_ended(emu_t *m, exc_t e, uint32_t insn
     }
 }
 
-/* The first breakpoint at or above addr (break_count if none). */
-static uint32_t break_find(const emu_t *m, uint32_t addr)
-{
-    uint32_t lo = 0, hi = m->break_count;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (m->breaks[mid] < addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 /* Is there a breakpoint among the count instructions from pc on? */
 static int breakpoint_within(const emu_t *m, uint32_t pc, uint32_t count)
 {

@@ -259,6 +259,9 @@ int htif_check(emu_t *m);
 int interpret(emu_t *m);
 const char *dispatch_name(void);
 
+/* run.c */
+uint32_t break_find(const emu_t *m, uint32_t addr);
+
 /* The fast path of memory access is a TLB hit on RAM within one page (the LOAD
  * and STORE of exec.c). Everything else (misses, page crossings, devices, HTIF,
  * pages with decoded code, faults) goes through mem_slow. */

@@ -71,7 +71,8 @@ uint64_t emu_retired(emu_t *m) { return retired(m); }
 
 /* ---- breakpoints: a sorted set of addresses ---- */
 
-static uint32_t break_find(const emu_t *m, uint32_t addr)
+/* The first breakpoint at or above addr (break_count if none). */
+uint32_t break_find(const emu_t *m, uint32_t addr)
 {
     uint32_t lo = 0, hi = m->break_count;
     while (lo < hi) {
