@@ -51,14 +51,4 @@ _start:
 6:  wfi                         /* not reached: SRST does not return */
     j 6b
 
-    .data
-    .balign 4
-    .globl bench_iters, bench_mode, bench_result
-bench_iters:  .word 1
-bench_mode:   .word 0
-bench_result: .word 0
-
-    .bss
-    .balign 16
-    .space 16384
-stack_top:
+#include "runner.inc"

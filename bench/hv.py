@@ -39,7 +39,7 @@ def build() -> None:
     for name in WORKLOADS:
         sources = [BENCH / "guest.S", BENCH / "support.c", BENCH / f"{name}.c"]
         target = BUILD / f"guest-{name}.elf"
-        make(target, sources + [ROOT / "programs" / "link.ld"],
+        make(target, sources + [BENCH / "runner.inc", ROOT / "programs" / "link.ld"],
              [CROSS, *CROSS_FLAGS, "-o", target, *sources])
 
 

@@ -62,7 +62,8 @@ clock = time.process_time
 def build() -> None:
     """Build the workloads and the tiny program into build/bench/ when stale."""
     BUILD.mkdir(parents=True, exist_ok=True)
-    common = [BENCH / "start.S", BENCH / "support.c", ROOT / "programs" / "link.ld"]
+    common = [BENCH / "start.S", BENCH / "runner.inc", BENCH / "support.c",
+              ROOT / "programs" / "link.ld"]
     for name in WORKLOADS:
         make(BUILD / f"{name}.elf", common + [BENCH / f"{name}.c"],
              [CROSS, *CROSS_FLAGS, "-o", BUILD / f"{name}.elf", BENCH / "start.S",

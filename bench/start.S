@@ -118,16 +118,6 @@ trap_handler:
     sw t1, 0(t0)
     j .
 
-    .data
-    .balign 4
-    .globl bench_iters, bench_mode, bench_result
-bench_iters:  .word 1
-bench_mode:   .word 0
-bench_result: .word 0
-
-    .bss
-    .balign 16
-    .space 16384
-stack_top:
+#include "runner.inc"
     .space 256
 trap_stack_top:
