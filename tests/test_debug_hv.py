@@ -16,7 +16,7 @@ from emu.hv.emulate import EXIT_REASONS
 from tests.conftest import emu_env
 from tests.hvkit import KERNEL
 from tests.test_debug import in_order
-from tests.test_gdbstub import GDB, gdb
+from tests.test_gdbstub import gdb
 
 REPO = Path(__file__).resolve().parent.parent
 GUESTS = REPO / "programs" / "guests"
@@ -112,6 +112,41 @@ def test_guests_focus_info_guests_and_a_breakpoint_qualified_by_guest(tmp_path):
     assert out.count("Breakpoint 1, ") == 1
 
 
+def test_a_watchpoint_is_the_focused_guests_ram(tmp_path):
+    """The core watches the host-physical bytes of the focused guest's RAM: the
+    guest's store stops the run once done; hello, beside it, never touches them."""
+    out = hv_debug(tmp_path, """
+        guest ticks
+        watch 0x10000000 1
+        watch ticks
+        info breakpoints
+        continue
+        continue
+        x/1dw ticks
+        delete 1
+        continue
+        """, HELLO, TICKS)
+    assert in_order(
+        out,
+        "Focus on guest ticks (2)",
+        "error: cannot watch 0x10000000: guest-physical 0x10000000 is not the guest's RAM "
+        "(for its UART: catch exit mmio)",
+        "Hardware watchpoint 1: 0x80001000 <ticks>, 4 bytes (host physical 0x81001000)",
+        "1    watch         0x80001000 len 4 (host physical 0x81001000)",
+        "Guest hello shut down",                    # the first continue: hello ends
+        "[Switching to guest ticks]",
+        "Watchpoint 1: watch 0x80001000 (4 bytes)",
+        "store of 4 bytes at 0x80001000 (host physical 0x81001000) by 0x80000190 "
+        "<trap_handler+0x88>:", "sw\tt0,",
+        "Old value = 0x00000000", "New value = 0x00000001",
+        "=> [ticks] 0x80000194 <trap_handler+0x8c> [S]:",
+        "0x80001000 <ticks>:\t1",
+        "Deleted watchpoint 1.",
+        "[ticks] tick 10: time +10280",             # then it runs as it would have
+        "[ticks] shut down, status 0")
+    assert out.count("Watchpoint 1: ") == 1
+
+
 def test_an_unqualified_breakpoint_is_the_focused_guests(tmp_path):
     ticks2 = tmp_path / "ticks2.S"
     ticks2.write_text(TICKS.read_text().replace('"../lib/sbi.inc"',
@@ -193,7 +228,7 @@ def test_csr_real_beside_virtual_pt_three_mappings_and_bad_input(tmp_path, exits
         x/4xw 0x10
         catch exit nosuch
         reverse-step
-        watch 0x80000000
+        watch 0x10000000 1
         finish
         regs a0
         """, exits_kernel)
@@ -231,7 +266,7 @@ def test_csr_real_beside_virtual_pt_three_mappings_and_bad_input(tmp_path, exits
         "error: cannot access memory at 0x00000010",
         "error: unknown exit reason 'nosuch'",
         "error: reverse execution is not available in hv mode",
-        "error: watchpoints are not available in hv mode",
+        "error: cannot watch 0x10000000: it is not mapped in the current context",
         "a0   0x")
 
 

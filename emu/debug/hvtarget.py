@@ -18,8 +18,9 @@ the next step lets it and shows what it did, as the difference in the guest's
 registers and virtual CSRs. Nothing here copies the loop, and a pause leaves
 the guest on the hart exactly where it was.
 
-Not here: reverse execution (the hypervisor's Python state would have to be
-saved beside the core's) and watchpoints."""
+Watchpoints are the core's, on the host-physical addresses of the focused guest's
+RAM: only that guest's loads and stores reach them. Not here: reverse execution
+(the hypervisor's Python state would have to be saved beside the core's)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -371,6 +372,9 @@ class HvTarget:
         return None
 
     def _at_exit(self, guest, reason) -> Event | None:
+        if reason is Exit.WATCH:
+            hit = self.session._watch_hit()
+            return Event(Why.WATCH, watch=hit) if hit else None
         if reason is not Exit.TRAP:
             return None
         e = self.core.exit

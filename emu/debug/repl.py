@@ -302,13 +302,18 @@ class Repl(cmd.Cmd):
         self.say(self._where())
         self._changes()
 
+    def _physical(self) -> str:
+        """What a watchpoint's physical address is: the core's, which under the
+        hypervisor is host physical (guest RAM sits elsewhere in the host's)."""
+        return "host physical" if self.session.hv else "physical"
+
     def _watch_context(self, event: Event) -> None:
         s, hit = self.session, event.watch
         wp = s.watchpoints.get(hit.number)
         what = f"{wp.command} {wp.vaddr:#010x} ({wp.length} bytes)" if wp else "watchpoint"
         self.say(self.style.head(f"Watchpoint {hit.number}: {what}"))
         verb = "store" if hit.is_write else "load"
-        self.say(f"  {verb} of {hit.size} bytes at {hit.vaddr:#010x} (physical "
+        self.say(f"  {verb} of {hit.size} bytes at {hit.vaddr:#010x} ({self._physical()} "
                  f"{hit.paddr:#010x}) by {s.symbolize(hit.pc)}:  {s.disassemble(hit.pc)}")
         if hit.is_write and hit.old is not None and hit.new is not None:
             self.say(f"  Old value = {_hexbytes(hit.old)}")
@@ -417,7 +422,7 @@ class Repl(cmd.Cmd):
         addr = s.address(words[0])
         length = self._count(words[1] if len(words) > 1 else "", 4)
         wp = s.watch_add(addr, length, kind)
-        where = "" if wp.paddr == wp.vaddr else f" (physical {wp.paddr:#010x})"
+        where = "" if wp.paddr == wp.vaddr else f" ({self._physical()} {wp.paddr:#010x})"
         label = {Watch.WRITE: "Hardware watchpoint", Watch.READ: "Hardware read watchpoint",
                  Watch.ACCESS: "Hardware access (read/write) watchpoint"}[kind]
         self.say(f"{label} {wp.number}: {s.symbolize(addr)}, {length} bytes{where}")
@@ -474,7 +479,7 @@ class Repl(cmd.Cmd):
                              where, bp.hits))
             for wp in s.watchpoints.values():
                 where = f"{wp.vaddr:#010x} len {wp.length}" + \
-                    ("" if wp.paddr == wp.vaddr else f" (phys {wp.paddr:#010x})")
+                    ("" if wp.paddr == wp.vaddr else f" ({self._physical()} {wp.paddr:#010x})")
                 rows.append((wp.number, wp.command, where, wp.hits))
         for cp in s.catchpoints.values():
             rows.append((cp.number, "catchpoint", cp.description, cp.hits))

@@ -31,7 +31,7 @@ breakpoints, catches, trap log and checkpoints. Under the hypervisor (`emu hv
 --debug`, `--gdb`) the target is the guest in focus, and running is the
 target's: it pauses the hypervisor's exit loop, per guest (step, continue,
 until, finish, `catch exit`), with the breakpoints, catchpoints and events
-defined here. Reverse execution and watchpoints are for bare machines only."""
+defined here. Reverse execution is for bare machines only."""
 from __future__ import annotations
 
 import contextlib
@@ -673,28 +673,37 @@ class Session:
         return bp
 
     def watch_add(self, vaddr: int, length: int, kind: Watch) -> Watchpoint:
-        if self.hv:
-            raise DebugError("watchpoints are not available in hv mode (`catch exit mmio`, "
-                             "breakpoints and `x` are)")
         if not 1 <= length <= PAGE:
             raise DebugError(f"a watchpoint covers 1 to {PAGE} bytes, not {length}")
         if (vaddr % PAGE) + length > PAGE:
             raise DebugError("a watchpoint must not cross a page boundary: split it in two")
         access = Access.STORE if kind == Watch.WRITE else Access.LOAD
-        paddr = self.core.translate(vaddr, access)
+        paddr = self.target.translate(vaddr, access)
         if paddr is None:
-            paddr = self.core.translate(vaddr, Access.LOAD)
+            paddr = self.target.translate(vaddr, Access.LOAD)
         if paddr is None:
             raise DebugError(f"cannot watch {vaddr:#010x}: it is not mapped in the current "
                              "context")
-        if not self._is_memory(paddr, length):
+        if self.hv:
+            # The core watches host-physical addresses: the focused guest's RAM only
+            # (its devices are emulated in Python: `catch exit mmio` stops there).
+            ram = self.hv.focus.ram
+            if not ram.contains(paddr, length):
+                raise DebugError(f"cannot watch {vaddr:#010x}: guest-physical {paddr:#x} is "
+                                 "not the guest's RAM (for its UART: catch exit mmio)")
+            paddr = ram.host(paddr)
+        elif not self._is_memory(paddr, length):
             raise DebugError(f"cannot watch {vaddr:#010x}: nothing is at physical {paddr:#x} "
                              "(no RAM, no device)")
         wp = Watchpoint(self._number(), vaddr, paddr, length, kind)
         self.core.watch_add(paddr, length, kind)
-        wp.old = self.machine.read_ram(paddr, length)
+        wp.old = self._host_bytes(paddr, length)
         self.watchpoints[wp.number] = wp
         return wp
+
+    def _host_bytes(self, paddr: int, length: int) -> bytes | None:
+        """Watched bytes, by the core's physical address (a device's: None)."""
+        return self.core.read(paddr, length) if self.core.is_ram(paddr, length) else None
 
     def _is_memory(self, paddr: int, length: int) -> bool:
         from emu.platform import MEMORY_MAP
@@ -879,7 +888,7 @@ class Session:
             if wp.paddr < e.addr + e.size and e.addr < wp.paddr + wp.length and \
                     (wp.kind & (Watch.WRITE if e.is_write else Watch.READ)):
                 wp.hits += 1
-                new = self.machine.read_ram(wp.paddr, wp.length)
+                new = self._host_bytes(wp.paddr, wp.length)
                 hit = WatchHit(wp.number, e.tval, e.addr, e.size, bool(e.is_write), e.data,
                                e.epc, wp.old, new)
                 wp.old = new
@@ -1044,7 +1053,7 @@ class Session:
         history = self.trap_history()
         self.last_trap = history[-1] if history else None
         for wp in self.watchpoints.values():
-            wp.old = self.machine.read_ram(wp.paddr, wp.length)
+            wp.old = self._host_bytes(wp.paddr, wp.length)
 
     def reverse_step(self, count: int = 1) -> Event:
         timeline = self._need_timeline()

@@ -378,7 +378,7 @@ class Hypervisor(ExitHandlers):
             hart.retired += ran - (reason is Exit.TRAP)
             if monitor and reason is not Exit.BUDGET:
                 yield from monitor.pauses(guest, "exit", reason)
-                if reason is Exit.BREAKPOINT:   # the debugger's, not the guest's
+                if reason in (Exit.BREAKPOINT, Exit.WATCH):     # the debugger's
                     continue
             if reason is not Exit.BUDGET:
                 self.exit(guest, reason)
