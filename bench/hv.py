@@ -22,7 +22,8 @@ import statistics
 import time
 from pathlib import Path
 
-from run import BENCH, BUILD, CROSS, CROSS_FLAGS, ROOT, WORKLOADS, check, make
+from run import (BENCH, BUILD, CROSS, CROSS_FLAGS, ROOT, WORKLOADS, check, make,
+                 median_runs)
 
 MODE_EXITS = 4          # bench/guest.S
 EXITS = 200_000         # sstatus reads in the exit-cost guest
@@ -52,7 +53,8 @@ def _program(name: str, iters: int, mode: int = 0):
                      for address, value in settings.items()}
 
 
-def run_bare(image, mem: int = GUEST_MEM) -> tuple[float, int, str]:
+def run_bare(image, mem: int = GUEST_MEM) -> tuple[float, int, int]:
+    """The guest alone under `--boot s`: (seconds, instructions, checksum)."""
     from emu.machine import Machine, StopReason
     from emu.platform import Console
     out = io.BytesIO()
@@ -66,7 +68,7 @@ def run_bare(image, mem: int = GUEST_MEM) -> tuple[float, int, str]:
     seconds = clock() - start
     if stop.reason != StopReason.EXIT or stop.status != 0:
         raise SystemExit(f"bare --boot s: {program.path} stopped: {stop}")
-    return seconds, machine.core.steps, out.getvalue().decode()
+    return seconds, machine.core.steps, checksum(out.getvalue())
 
 
 def run_hv(images: list, mem: int = GUEST_MEM):
@@ -87,62 +89,49 @@ def run_hv(images: list, mem: int = GUEST_MEM):
     return seconds, hv
 
 
-def checksum(output: bytes | str) -> int:
-    text = output.decode() if isinstance(output, bytes) else output
-    return int(text.strip(), 16)
+def run_one_hv(image, facts: dict) -> tuple[float, int, int]:
+    """The guest alone under `emu hv`: (seconds, instructions, checksum), as
+    run_bare; its native share and exit count go into facts."""
+    seconds, hv = run_hv([image])
+    guest = hv.guests[0]
+    facts["native_share"] = guest.stats.as_dict(guest.hart.steps)["native_share"]
+    facts["exits"] = guest.stats.exit_count
+    return seconds, guest.hart.steps, checksum(bytes(guest.console.data))
 
 
-def median_pair(runs: int, bare, virtual) -> tuple[float, float]:
-    bare_times, hv_times = [], []
-    for _ in range(runs):
-        bare_times.append(bare())
-        hv_times.append(virtual())
-    return statistics.median(bare_times), statistics.median(hv_times)
+def checksum(output: bytes) -> int:
+    return int(output.decode().strip(), 16)
+
+
+def bare_and_hv(runs: int, image) -> tuple[tuple, tuple, dict]:
+    """The median (seconds, instructions, checksum) of each, and the hv facts."""
+    facts: dict = {}
+    measured = median_runs(runs, {"bare": lambda: run_bare(image),
+                                  "hv": lambda: run_one_hv(image, facts)})
+    return measured["bare"], measured["hv"], facts
 
 
 def measure_workloads(runs: int, quick: bool) -> dict:
     rows = {}
     for name, (iters, quick_iters, expected) in WORKLOADS.items():
         n = quick_iters if quick else iters
-        image = _program(name, n)
-        found = {}
-
-        def bare():
-            seconds, steps, out = run_bare(image)
-            found["bare"] = (steps, checksum(out))
-            return seconds
-
-        def virtual():
-            seconds, hv = run_hv([image])
-            guest = hv.guests[0]
-            found["hv"] = (guest.hart.steps, checksum(bytes(guest.console.data)))
-            found["native_share"] = guest.stats.as_dict(guest.hart.steps)["native_share"]
-            return seconds
-
-        bare_s, hv_s = median_pair(runs, bare, virtual)
-        for engine in ("bare", "hv"):
-            check(name, f"{engine} guest", n, found[engine][1], expected)
-        if found["bare"] != found["hv"]:
-            raise SystemExit(f"{name}: bare and hv disagree: {found}")
-        rows[name] = {"iterations": n, "instructions": found["bare"][0], "bare_s": bare_s,
+        bare, virtual, facts = bare_and_hv(runs, _program(name, n))
+        for engine, (_, _, found) in (("bare", bare), ("hv", virtual)):
+            check(name, f"{engine} guest", n, found, expected)
+        if bare[1:] != virtual[1:]:
+            raise SystemExit(f"{name}: bare and hv disagree: {bare} against {virtual}")
+        (bare_s, insns, _), hv_s = bare, virtual[0]
+        rows[name] = {"iterations": n, "instructions": insns, "bare_s": bare_s,
                       "hv_s": hv_s, "hv_over_bare": hv_s / bare_s,
-                      "native_share": found["native_share"]}
-        print(f"{name:10} {found['bare'][0]:>14,} {bare_s:8.3f} {hv_s:8.3f} "
-              f"{hv_s / bare_s:7.3f}x {100 * found['native_share']:8.3f}%")
+                      "native_share": facts["native_share"]}
+        print(f"{name:10} {insns:>14,} {bare_s:8.3f} {hv_s:8.3f} "
+              f"{hv_s / bare_s:7.3f}x {100 * facts['native_share']:8.3f}%")
     return rows
 
 
 def exit_cost_us(runs: int) -> tuple[float, int]:
-    image = _program("crc32", EXITS, MODE_EXITS)
-    exits = []
-
-    def virtual():
-        seconds, hv = run_hv([image])
-        exits.append(hv.guests[0].stats.exit_count)
-        return seconds
-
-    bare_s, hv_s = median_pair(runs, lambda: run_bare(image)[0], virtual)
-    return (hv_s - bare_s) / exits[-1] * 1e6, exits[-1]
+    bare, virtual, facts = bare_and_hv(runs, _program("crc32", EXITS, MODE_EXITS))
+    return (virtual[0] - bare[0]) / facts["exits"] * 1e6, facts["exits"]
 
 
 def many_guests(runs: int, quick: bool) -> dict:
