@@ -166,6 +166,22 @@ static void decode(op_t *op, uint32_t insn, uint32_t index)
     };
 }
 
+static uint32_t word_at(const code_page_t *page, uint32_t index)
+{
+    uint32_t insn;
+    memcpy(&insn, page->host + 4 * index, 4);
+    return insn;
+}
+
+/* A conditional branch to the instruction after next, over an ALU op, is run as
+ * one op with it (exec.c's SKIP). */
+static void fuse(op_t *op, const code_page_t *page, uint32_t index)
+{
+    if (op->kind >= K_BEQ && op->kind <= K_BGEU && op->imm == 8 && index + 1 < OPS_PER_PAGE &&
+        alu_op[decode_op(word_at(page, index + 1))])
+        op->kind = op->kind - K_BEQ + K_BEQ_SKIP;
+}
+
 /* Decode from ops[first] to the end of its block: up to an op that ends one, the
  * end of the page, or an op already decoded (whose count is then carried back). */
 void decode_block(code_page_t *page, uint32_t first)
@@ -173,9 +189,8 @@ void decode_block(code_page_t *page, uint32_t first)
     op_t *ops = page->ops;
     uint32_t i = first;
     for (;;) {
-        uint32_t insn;
-        memcpy(&insn, page->host + 4 * i, 4);
-        decode(&ops[i], insn, i);
+        decode(&ops[i], word_at(page, i), i);
+        fuse(&ops[i], page, i);
         if (ends_block[ops[i].kind] || i == OPS_PER_PAGE - 1) {
             ops[i].count = 1;
             break;

@@ -256,6 +256,7 @@ exc_t device_store(emu_t *m, uint64_t pa, int size, uint32_t value, uint32_t va)
 int htif_check(emu_t *m);
 
 /* exec.c */
+extern const uint8_t alu_op[OP_KINDS];    /* 1: the kind is an ALU op (FOR_EACH_ALU) */
 int interpret(emu_t *m);
 const char *dispatch_name(void);
 

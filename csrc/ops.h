@@ -16,11 +16,15 @@
 
 /* Every kind of op, with whether it ends a block. UNDECODED is 0, so a zeroed
  * page is an undecoded one; END is no instruction: it follows the last op of a
- * page (and of a single step) and continues at pc through the fetch path. */
+ * page (and of a single step) and continues at pc through the fetch path. A
+ * branch whose target is the instruction after next, when that one is an ALU
+ * op (exec.c), is decoded as its _SKIP form: the two run as one predicated op,
+ * within the block. */
 #define FOR_EACH_OP(X) \
     X(UNDECODED, 1) X(END, 1) X(ILLEGAL, 1) \
     X(LUI, 0) X(AUIPC, 0) X(JAL, 1) X(JALR, 1) \
     X(BEQ, 1) X(BNE, 1) X(BLT, 1) X(BGE, 1) X(BLTU, 1) X(BGEU, 1) \
+    X(BEQ_SKIP, 0) X(BNE_SKIP, 0) X(BLT_SKIP, 0) X(BGE_SKIP, 0) X(BLTU_SKIP, 0) X(BGEU_SKIP, 0) \
     X(LB, 0) X(LH, 0) X(LW, 0) X(LBU, 0) X(LHU, 0) X(SB, 0) X(SH, 0) X(SW, 0) \
     X(ADDI, 0) X(SLTI, 0) X(SLTIU, 0) X(XORI, 0) X(ORI, 0) X(ANDI, 0) \
     X(SLLI, 0) X(SRLI, 0) X(SRAI, 0) \
@@ -36,6 +40,12 @@
 #define OP_ENUM(name, ends) K_##name,
 enum { FOR_EACH_OP(OP_ENUM) OP_KINDS };
 #undef OP_ENUM
+
+/* The plain branch of a _SKIP op, for running its instruction alone. */
+static inline uint8_t unfused(uint8_t kind)
+{
+    return kind >= K_BEQ_SKIP && kind <= K_BGEU_SKIP ? kind - K_BEQ_SKIP + K_BEQ : kind;
+}
 
 typedef struct {
     uint8_t kind;

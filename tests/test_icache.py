@@ -235,3 +235,94 @@ def test_the_core_is_built_with_the_dispatch_asked_for():
     that the variable reached the compiler."""
     expected = os.environ.get("EMU_DISPATCH", "threaded")
     assert ffi.string(lib.emu_dispatch_name()).decode() == expected
+
+
+# ---- a branch over one ALU op, run as one op (decode.c's fuse, exec.c's SKIP)
+
+def skip_loop() -> list:
+    """The bitwise CRC's inner loop: 8 times, x1 ^= x2 unless bit 0 of x1 was
+    clear, a branch over one op taken about half the time."""
+    return [rv.addi(4, 0, 8),                   # x4 = 8
+            rv.andi(3, 1, 1),                   # loop: x3 = x1 & 1
+            rv.addi(4, 4, -1),
+            rv.srli(1, 1, 1),
+            rv.beq(3, 0, 8),                    # beqz x3, over the xor
+            rv.xor(1, 1, 2),
+            rv.bne(4, 0, -20),                  # bnez x4, loop
+            rv.jal(0, 0)]                       # 6 + 8 * 5.5 = about 50 instructions
+
+
+def skip_core(code=None) -> Core:
+    core = Core(1 << 20)
+    core.write(RAM_BASE, rv.program(code or skip_loop()))
+    core.x[1], core.x[2] = 0xB5A3_0E71, 0xEDB8_8320
+    return core
+
+
+def snapshot(core: Core):
+    return list(core.x), core.pc, core.steps
+
+
+@pytest.mark.parametrize("budget", range(1, 52))
+def test_budgets_stop_on_the_instruction_around_a_branch_over_one_op(budget):
+    """Whether the branch skips or not, a budget ends on the exact instruction:
+    the same state as stepping one instruction at a time."""
+    blocks, single = skip_core(), skip_core()
+    blocks.run(budget)
+    for _ in range(budget):
+        single.run(1)
+    assert snapshot(blocks) == snapshot(single)
+
+
+def test_a_branch_over_one_op_computes_as_the_plain_branch():
+    crc, count = 0xB5A3_0E71, 1
+    for _ in range(8):
+        count += 6 if crc & 1 else 5
+        crc = crc >> 1 ^ (0xEDB8_8320 if crc & 1 else 0)
+    spin = RAM_BASE + 4 * 7
+    core = skip_core()
+    core.run(count - 1)
+    assert core.pc != spin
+    core.run(1)
+    assert core.pc == spin and core.steps == count and core.x[1] == crc
+
+
+def test_a_breakpoint_on_the_skipped_op_stops_only_when_it_runs():
+    core = skip_core()
+    xor = RAM_BASE + 4 * 5
+    core.break_add(xor)
+    seen = []
+    while core.run(1000) == Exit.BREAKPOINT:
+        assert core.pc == xor
+        seen.append(core.x[3])
+    assert seen and all(bit == 1 for bit in seen)       # only when not skipped
+
+
+def test_a_store_over_the_skipped_op_undoes_the_pair():
+    """The op after the branch becomes a load, which is no ALU op: the pair is
+    decoded again as a plain branch and a load, which runs."""
+    core = skip_core([rv.beq(0, 3, 8),                  # x3 != 0: not taken
+                      rv.addi(10, 10, 1),
+                      rv.jal(0, -8)])
+    core.x[3] = 1
+    core.run(6)
+    assert core.x[10] == 2
+    core.write(RAM_BASE + 0x800, (1234).to_bytes(4, "little"))
+    core.x[11] = RAM_BASE + 0x800
+    core.write(RAM_BASE + 4, rv.program([rv.lw(10, 0, 11)]))
+    core.pc = RAM_BASE
+    core.run(6)
+    assert core.x[10] == 1234 and core.pc == RAM_BASE
+
+
+@pytest.mark.parametrize("x3", [0, 1])
+def test_a_branch_over_the_last_op_of_a_page_goes_on_in_the_next(x3):
+    """The pair's second word is the page's last: after it, the next page."""
+    core = Core(1 << 20)
+    first = RAM_BASE + 0x1000 - 8
+    core.write(first, rv.program([rv.beq(3, 0, 8), rv.addi(10, 10, 1),
+                                  rv.addi(11, 11, 1), rv.jal(0, 0)]))
+    core.pc, core.x[3] = first, x3
+    assert core.run(3) == Exit.BUDGET
+    assert core.x[10] == x3 and core.x[11] == 1
+    assert core.pc == first + 12 and core.steps == 3
