@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from emu.core import RAM_BASE
-from emu.hv import Action, EndReason, GuestState, Hypervisor, Outcome
+from emu.hv import Action, EndReason, GuestState, Hypervisor, Outcome, hypervisor
 from emu.options import load_program
 from emu.hv.memory import PTE_R, PTE_V, PTE_W, PTE_X
 from tests.hvkit import KERNEL, assemble, bare_state, diff, hv_state, kernel, run_hv
@@ -69,6 +69,32 @@ def test_sample_guests_side_by_side_each_equal_their_bare_runs():
     for program, guest in zip(programs, hv.guests):
         assert guest.stats.switches > 1 or guest.hart.steps < 997
         assert_equivalent(program, guest, max_insns=50_000_000)
+
+
+def test_a_guest_that_runs_alone_gets_slices_at_once_with_the_same_interleaving(
+        monkeypatch):
+    """When no other guest can run, the hypervisor hands a guest several slices at
+    once (Hypervisor._stretch, up to a blocked guest's wake-up): every exit comes
+    at the same host time, in the same order, as slice by slice. (The ticks guest
+    sleeps in WFI while another runs alone, and ends first.)"""
+    programs = [load_program(GUESTS / name / f"{name}.S") for name in ("ticks", "os")]
+
+    def timeline():
+        seen = []
+
+        class Recording(Hypervisor):
+            def exit(self, guest, reason):
+                seen.append((guest.name, self.clock, guest.hart.steps, reason))
+                super().exit(guest, reason)
+
+        hv = run_hv(programs, quantum=997, cls=Recording)
+        return seen, sum(guest.stats.switches for guest in hv.guests)
+
+    stretched, fewer = timeline()
+    monkeypatch.setattr(hypervisor, "STRETCH", 1)
+    sliced, switches = timeline()
+    assert stretched == sliced
+    assert fewer < switches
 
 
 @pytest.mark.parametrize("path", [REPO / "programs" / "hello-sbi" / "hello-sbi.S",
