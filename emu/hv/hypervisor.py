@@ -321,7 +321,7 @@ class Hypervisor(ExitHandlers):
         with (see the module's docstring), and ends when the run is over."""
         try:
             while True:
-                live = [g for g in self.guests if g.state is not GuestState.STOPPED]
+                live = self._live()
                 if not live:
                     break
                 left = None if self.max_insns is None else self.max_insns - self.guest_steps
@@ -330,7 +330,6 @@ class Hypervisor(ExitHandlers):
                         guest.stop(GuestEnd(EndReason.LIMIT, message=(
                             f"stopped after {self.max_insns} instructions in all (--max-insns)")))
                     break
-                self._wake(live)
                 choice = self.scheduler.pick(live)
                 if choice is None:
                     self.idle = min(g.wake_at for g in live) - self.core.steps
@@ -352,7 +351,8 @@ class Hypervisor(ExitHandlers):
         the same; what is saved is the trip from the core through Python between
         slices, which also costs the guest the host caches and branch
         predictions it had warmed."""
-        if any(g.runnable and g is not guest for g in live):
+        runnable = GuestState.RUNNABLE
+        if any(g.state is runnable and g is not guest for g in live):
             return budget
         slices = STRETCH
         wakes = [g.wake_at for g in live if g is not guest]
@@ -361,21 +361,31 @@ class Hypervisor(ExitHandlers):
             slices = min(slices, max(1, -(-until_wake // budget)))
         return budget * slices
 
-    def _wake(self, live: list[Guest]) -> None:
-        now = self.clock
-        for guest in live:
-            if guest.state is GuestState.BLOCKED and now >= guest.wake_at:
-                guest.state = GuestState.RUNNABLE
+    def _live(self) -> list[Guest]:
+        """The guests that have not stopped; a blocked one whose wake-up time has
+        come is runnable again."""
+        now, live = self.clock, []
+        stopped, blocked, runnable = GuestState.STOPPED, GuestState.BLOCKED, GuestState.RUNNABLE
+        for guest in self.guests:
+            state = guest.state
+            if state is stopped:
+                continue
+            if state is blocked and now >= guest.wake_at:
+                guest.state = runnable
+            live.append(guest)
+        return live
 
     def run_guest(self, guest: Guest, budget: int) -> Iterator:
         """Run one guest for up to budget host instructions (a generator, see
         execute); returns those used."""
         core, hart, monitor = self.core, guest.hart, self.monitor
+        # Enum members bound once: Python 3.11 takes 0.1 us for each lookup of one.
+        runnable, budget_spent, trapped = GuestState.RUNNABLE, Exit.BUDGET, Exit.TRAP
         self.switch_in(guest)
         self.on_hart = guest
         start = now = core.steps
         end = start + budget
-        while guest.state is GuestState.RUNNABLE:
+        while guest.state is runnable:
             if monitor:
                 yield from monitor.pauses(guest, "interrupt")
             self.deliver_interrupts(guest)
@@ -393,12 +403,12 @@ class Hypervisor(ExitHandlers):
             hart.steps += ran
             # Nothing is delegated, so an exception always ends the run: only the
             # last instruction can have trapped instead of retiring.
-            hart.retired += ran - (reason is Exit.TRAP)
-            if monitor and reason is not Exit.BUDGET:
+            hart.retired += ran - (reason is trapped)
+            if monitor and reason is not budget_spent:
                 yield from monitor.pauses(guest, "exit", reason)
                 if reason in (Exit.BREAKPOINT, Exit.WATCH):     # the debugger's
                     continue
-            if reason is not Exit.BUDGET:
+            if reason is not budget_spent:
                 self.exit(guest, reason)
                 if monitor:
                     yield from monitor.pauses(guest, "handled", reason)
