@@ -265,7 +265,8 @@ def test_csr_real_beside_virtual_pt_three_mappings_and_bad_input(tmp_path, exits
         "error: 0x123 is not 4-byte aligned",
         "error: cannot access memory at 0x00000010",
         "error: unknown exit reason 'nosuch'",
-        "error: reverse execution is not available in hv mode",
+        "(back in time) at step 181",               # before the lui that precedes the lw
+        "=> [exits] 0x80000280 <main+0x1c> [S]:",
         "error: cannot watch 0x10000000: it is not mapped in the current context",
         "a0   0x")
 

@@ -418,7 +418,7 @@ class GdbServer:
             event = s.step(1) if step and not s.ended else s.cont(self._poll_interrupt)
         if self.done:
             return None
-        if event.why is Why.WATCH and event.watch and s.timeline is not None:
+        if event.why is Why.WATCH and event.watch and s.reversible:
             # gdb treats RISC-V watchpoints as triggering before the access (it then
             # steps over the instruction itself, and compares the values): go back
             # to just before it.

@@ -68,6 +68,78 @@ class Plan:
     origin: tuple | None = None         # (guest, steps, pc) where the run resumed
 
 
+@dataclass(frozen=True)
+class Position:
+    """A place in the hypervisor's run where the debugger can stand: the host
+    clock, the loop's pause point there, and the guest it is about. Runs are
+    deterministic and the clock only moves forward, so it names one state."""
+    clock: int
+    point: str                  # a pause point (Hypervisor.execute), or start, end
+    guest: str = ""
+
+
+START = Position(0, "start")
+
+
+class Seek:
+    """Where a replay (a fresh hypervisor running the past again, every stop
+    ignored) pauses; `limit` makes the core stop exactly there."""
+
+    def limit(self, target: HvTarget, guest) -> int:
+        return CHUNK
+
+    def reached(self, target: HvTarget, guest, point: str, reason) -> bool:
+        raise NotImplementedError
+
+
+class ToSteps(Seek):
+    """Where `step` to the guest's instruction count `steps` would stop: the first
+    time the guest has executed that many, before the next one (a due interrupt
+    already delivered), or as it leaves the hart with that many."""
+
+    def __init__(self, guest: str, steps: int):
+        self.guest, self.steps = guest, steps
+
+    def limit(self, target, guest) -> int:
+        return max(1, self.steps - guest.hart.steps) if guest.name == self.guest else CHUNK
+
+    def reached(self, target, guest, point, reason) -> bool:
+        return point in ("run", "descheduled") and guest.name == self.guest and \
+            guest.hart.steps >= self.steps
+
+
+class ToPosition(Seek):
+    def __init__(self, position: Position):
+        self.position = position
+
+    def limit(self, target, guest) -> int:
+        return max(1, min(CHUNK, self.position.clock - target.hv.clock))
+
+    def reached(self, target, guest, point, reason) -> bool:
+        if target.hv.clock > self.position.clock:
+            raise DebugError("going back went past its goal: the run did not repeat itself "
+                             "(is the hypervisor deterministic?)")
+        return Position(target.hv.clock, point, guest.name) == self.position
+
+
+class LastStop(ToPosition):
+    """Runs to `position` (now), noting the last stop a `continue` would have made
+    on the way: a breakpoint, a watchpoint or a catchpoint."""
+
+    def __init__(self, position: Position):
+        super().__init__(position)
+        self.found: tuple[Position, str, int] | None = None
+
+    def reached(self, target, guest, point, reason) -> bool:
+        clock = target.hv.clock
+        if clock > self.position.clock or super().reached(target, guest, point, reason):
+            return True
+        stop = target.stop_here(guest, point, reason)
+        if stop is not None:
+            self.found = (Position(clock, point, guest.name), *stop)
+        return False
+
+
 @dataclass
 class Snapshot:
     pc: int
@@ -90,6 +162,8 @@ class HvTarget:
         self._before: Snapshot | None = None
         self._ended: set[str] = set()
         self._loop = hv.execute()
+        self.here = START               # where the last stop was
+        self.seek: Seek | None = None   # while the past runs again: where it pauses
 
     def attach(self, session) -> None:
         self.session = session
@@ -285,6 +359,7 @@ class HvTarget:
                 event = next(self._loop)
             except StopIteration:
                 event = self._all_ended()
+                self.here = Position(self.hv.clock, "end")
         event.exits = self._exits_since(marks, event)
         if event.guest and event.guest != self.focus.name:
             self.set_focus(self.guest(event.guest))
@@ -312,15 +387,23 @@ class HvTarget:
     # ---- the monitor: the exit loop asks at each point whether to pause
 
     def limit(self, guest) -> int:
+        if self.seek is not None:
+            return self.seek.limit(self, guest)
         plan = self.plan
         if guest is self.focus and plan.steps is not None:
             return max(1, plan.steps - guest.hart.steps)
         return CHUNK
 
     def pauses(self, guest, point: str, reason: Exit | None = None):
+        if self.seek is not None:
+            if self.seek.reached(self, guest, point, reason):
+                self.here = Position(self.hv.clock, point, guest.name)
+                yield None
+            return
         event = getattr(self, "_at_" + point)(guest, reason)
         if event is not None:
             event.guest = guest.name
+            self.here = Position(self.hv.clock, point, guest.name)
             yield event
 
     def _catching(self, reason: str, cause: int):
@@ -331,9 +414,51 @@ class HvTarget:
 
     def _caught(self, guest, cp, pending: PendingExit) -> Event:
         cp.hits += 1
+        return self._pend(guest, cp, pending)
+
+    def _pend(self, guest, cp, pending: PendingExit) -> Event:
+        """Stopped before the hypervisor handles the exit: the next step lets it."""
         self.pending = pending
         self._before = self._snapshot(guest)
         return Event(Why.CAUGHT, breakpoint=cp.number, exit=pending)
+
+    def _interrupt_caught(self, guest, cause: int):
+        """A catchpoint on the interrupt about to be injected, and it as an exit."""
+        cp = self._catching("interrupt", cause)
+        return None if cp is None else \
+            (cp, PendingExit(guest.name, "interrupt", cause, 0, self.core.pc, 0, guest.hart.priv))
+
+    def _exit_caught(self, guest):
+        """A catchpoint on the exit the core just made (not handled yet), and it."""
+        e = self.core.exit
+        trap = Trap(e.cause, e.tval, e.pc, e.insn)
+        if trap.cause & INTERRUPT_BIT:
+            return None
+        kind = self.hv.classify(guest, trap)
+        cp = self._catching(kind, trap.cause)
+        return None if cp is None else \
+            (cp, PendingExit(guest.name, kind, trap.cause, trap.tval, trap.pc, trap.insn,
+                             guest.hart.priv))
+
+    def _breakpoints_at(self, guest, pc: int) -> list:
+        return [b for b in self.session.breakpoints.values()
+                if b.addr == pc and b.applies(guest.name)]
+
+    def stop_here(self, guest, point: str, reason) -> tuple[str, int] | None:
+        """The stop a `continue` makes at this point, found without changing
+        anything (no hit counted): (kind, breakpoint/watchpoint/catchpoint number)."""
+        if point == "run":
+            hits = self._breakpoints_at(guest, self.core.pc)
+            return ("breakpoint", hits[0].number) if hits else None
+        if point == "exit" and reason is Exit.WATCH:
+            number = self.session.watch_number(self.core.exit)
+            return None if number is None else ("watch", number)
+        caught = None
+        if point == "exit" and reason is Exit.TRAP:
+            caught = self._exit_caught(guest)
+        elif point == "interrupt" and guest.hart.due_interrupt():
+            caught = self._interrupt_caught(guest, guest.hart.due_interrupt())
+        return None if caught is None else ("catch", caught[0].number)
 
     def _at_interrupt(self, guest, reason) -> Event | None:
         cause = guest.hart.due_interrupt()
@@ -341,11 +466,8 @@ class HvTarget:
             return None
         if self.plan.finish and guest is self.focus:
             self.plan.depth += 1
-        cp = self._catching("interrupt", cause)
-        if cp is None:
-            return None
-        return self._caught(guest, cp, PendingExit(guest.name, "interrupt", cause, 0,
-                                                   self.core.pc, 0, guest.hart.priv))
+        caught = self._interrupt_caught(guest, cause)
+        return None if caught is None else self._caught(guest, *caught)
 
     def _at_run(self, guest, reason) -> Event | None:
         plan = self.plan
@@ -356,8 +478,7 @@ class HvTarget:
         pc = self.core.pc
         if (guest.name, guest.hart.steps, pc) == plan.origin:
             return None
-        hits = [b for b in self.session.breakpoints.values()
-                if b.addr == pc and b.applies(guest.name)]
+        hits = self._breakpoints_at(guest, pc)
         if hits:
             for bp in hits:
                 bp.hits += 1
@@ -377,16 +498,8 @@ class HvTarget:
             return Event(Why.WATCH, watch=hit) if hit else None
         if reason is not Exit.TRAP:
             return None
-        e = self.core.exit
-        trap = Trap(e.cause, e.tval, e.pc, e.insn)
-        if trap.cause & INTERRUPT_BIT:
-            return None
-        kind = self.hv.classify(guest, trap)
-        cp = self._catching(kind, trap.cause)
-        if cp is None:
-            return None
-        return self._caught(guest, cp, PendingExit(guest.name, kind, trap.cause, trap.tval,
-                                                   trap.pc, trap.insn, guest.hart.priv))
+        caught = self._exit_caught(guest)
+        return None if caught is None else self._caught(guest, *caught)
 
     def _at_handled(self, guest, reason) -> Event | None:
         plan = self.plan
@@ -418,6 +531,99 @@ class HvTarget:
         if plan.steps is not None and guest.hart.steps >= plan.steps:
             return Event(Why.STEP, f"guest {guest.name} is off the hart: {self.state(guest)}")
         return None
+
+    # ---- going back: the past runs again on a fresh hypervisor
+
+    def reverse_step(self, count: int) -> Event:
+        """Back to where `step` would have stopped with the focused guest count
+        instructions earlier; to the start when that is before its first one."""
+        if self.here == START:
+            raise DebugError("already at the start of the recording: nothing to go back to")
+        guest = self.focus
+        if guest.hart.steps - count <= 0:
+            self._travel(None)
+            return Event(Why.REVERSE_START, "at the start of the recording")
+        self._travel(ToSteps(guest.name, guest.hart.steps - count))
+        return Event(Why.REVERSE)
+
+    def reverse_continue(self) -> Event:
+        """Back to the last stop before now that a breakpoint, a watchpoint or a
+        catchpoint made (or would have made, had it been set); else to the start.
+        Two replays: one finds the stop, the next goes there."""
+        if self.here == START:
+            raise DebugError("already at the start of the recording: nothing to go back to")
+        now = self.here
+        scan = LastStop(now)
+        _, loop = self._replay(scan)
+        loop.close()
+        self.here = now
+        if scan.found is None:
+            self._travel(None)
+            return Event(Why.REVERSE_START, "no earlier breakpoint, watchpoint or caught exit: "
+                                            "at the start of the recording")
+        position, kind, number = scan.found
+        self._travel(ToPosition(position))
+        self.set_focus(self.guest(position.guest))
+        event = Event(Why.BREAKPOINT, breakpoint=number, guest=position.guest)
+        if kind == "watch":
+            event = Event(Why.WATCH, "went back to the access", guest=position.guest)
+        elif kind == "catch":
+            guest = self.focus
+            caught = self._exit_caught(guest) if position.point == "exit" else \
+                self._interrupt_caught(guest, guest.hart.due_interrupt())
+            event = self._pend(guest, *caught)
+            event.guest = position.guest
+        return event
+
+    def _travel(self, seek: Seek | None) -> None:
+        """Put a fresh hypervisor where seek pauses (None: at the start) in the
+        place of this one."""
+        fresh, loop = self._replay(seek) if seek else (self.hv.fresh(), None)
+        self._swap(fresh, loop or fresh.execute())
+        if seek is None:
+            self.here = START
+
+    def _replay(self, seek: Seek):
+        """Run the past again on a fresh hypervisor, with the breakpoints and
+        watchpoints in its core (so that it pauses where the first run did) but
+        every stop ignored, until seek is reached; returns it and its paused loop.
+        Silent: its consoles have no output yet."""
+        fresh = self.hv.fresh()
+        fresh.monitor = self
+        for addr in {b.addr for b in self.session.breakpoints.values()}:
+            fresh.core.break_add(addr)
+        for wp in self.session.watchpoints.values():
+            fresh.core.watch_add(wp.paddr, wp.length, wp.kind)
+        loop = fresh.execute()
+        saved = self.hv, self.core
+        self.hv, self.core, self.seek = fresh, fresh.core, seek
+        try:
+            next(loop)
+        except StopIteration:
+            if not isinstance(seek, LastStop):      # which may run to the end: now is there
+                raise DebugError("going back failed: the run ended before it got there "
+                                 "(is the hypervisor deterministic?)") from None
+        finally:
+            self.hv, self.core = saved
+            self.seek = None
+        return fresh, loop
+
+    def _swap(self, fresh: Hypervisor, loop) -> None:
+        """The fresh hypervisor becomes the target. Its consoles take over the old
+        ones' output and logs, and do not show again what they showed."""
+        old = self.hv
+        for new, before in zip(fresh.guests, old.guests):
+            console, previous = new.console, before.console
+            console.out, console.log = previous.out, previous.log
+            console.shown = max(previous.shown, len(previous.data))
+            previous.out = previous.log = None
+        self._loop.close()
+        fresh.trace, fresh.monitor = old.trace, self
+        self.hv, self.core, self._loop = fresh, fresh.core, loop
+        self.focus = fresh.guest(self.focus.name)
+        self._ended = {g.name for g in fresh.guests
+                       if g.state is GuestState.STOPPED and g is not fresh.on_hart}
+        self.plan, self.pending = Plan(), None
 
     # ---- what the hypervisor did
 
