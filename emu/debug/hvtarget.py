@@ -169,7 +169,11 @@ class HvTarget:
         self.session = session
 
     def close(self) -> None:
-        """End the hypervisor's loop (its consoles flush their last lines)."""
+        """End the hypervisor's loop (its consoles flush their last lines), with
+        the guest on the hart switched out: its saved registers are then current
+        (for --json)."""
+        if self.hv.on_hart is not None:
+            self.hv.switch_out(self.hv.on_hart)
         self._loop.close()
 
     # ---- guests and the focus
