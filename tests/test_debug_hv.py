@@ -579,3 +579,35 @@ def test_back_m_from_n_is_a_fresh_run_forward_to_n_minus_m(forward, back, other)
     _step_to(fresh, forward - back)
     assert there.hv.focus.hart.steps == forward - back
     assert _whole_state(there) == _whole_state(fresh)
+
+
+def test_changes_made_by_hand_are_part_of_the_past_going_back_runs_again(tmp_path):
+    out = hv_debug(tmp_path, """
+        continue
+        guest ticks
+        step 100
+        csr sscratch 0x1234
+        step 50
+        reverse-step 20
+        csr sscratch
+        reverse-step 100
+        csr sscratch
+        step 100
+        csr sscratch
+        """, HELLO, TICKS)
+    values = re.findall(r"sscratch +0x00000000 +(0x[0-9a-f]+)", out)
+    # Kept going back to after the change; undone going back before it, and then
+    # gone from that past (it was made in a future that no longer is).
+    assert values == ["0x00001234", "0x00001234", "0x00000000", "0x00000000"], out
+
+
+def test_memory_and_registers_written_by_hand_are_replayed():
+    session = _session(("os", "ticks"))
+    _step_to(session, 30_000)
+    session.set_register(10, 0xCAFE)                # a0, as gdb's P packet does
+    session.write(0x8000_2000, b"\xAA" * 8, physical=True)
+    state = _whole_state(session)
+    _step_to(session, 31_000)
+    session.reverse_step(1_000)
+    assert _whole_state(session) == state
+    assert session.read(0x8000_2000, 8, physical=True) == b"\xAA" * 8

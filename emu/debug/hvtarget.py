@@ -148,6 +148,19 @@ class Snapshot:
     csrs: dict[str, int]
 
 
+def _set_register(hv: Hypervisor, guest, number: int, value: int) -> None:
+    """x1-x31, or pc (32), of a guest, in the core while it is on the hart."""
+    if guest is hv.on_hart:
+        if number == 32:
+            hv.core.pc = value
+        else:
+            hv.core.x[number] = value
+        return
+    values = list(_HART.unpack(guest.hart.saved))
+    values[number] = value
+    guest.hart.saved = _HART.pack(*values)
+
+
 class HvTarget:
     hypervised = True
     key_csrs = KEY_CSRS
@@ -164,6 +177,8 @@ class HvTarget:
         self._loop = hv.execute()
         self.here = START               # where the last stop was
         self.seek: Seek | None = None   # while the past runs again: where it pauses
+        self.edits: list[tuple[Position, object]] = []     # see _edit
+        self._redo: list[tuple[Position, object]] = []     # a replay's edits to come
 
     def attach(self, session) -> None:
         self.session = session
@@ -246,24 +261,17 @@ class HvTarget:
     def set_priv(self, value: int) -> None:
         if value not in (Priv.S, Priv.U):
             raise DebugError("a guest's virtual privilege is S (1) or U (0)")
-        self.focus.hart.priv = Priv(value)
+        name = self.focus.name
+        self._edit(lambda hv: setattr(hv.guest(name).hart, "priv", Priv(value)))
 
     def registers(self) -> list[int]:
         return self.hart_of(self.focus)[0]
 
     def set_register(self, number: int, value: int) -> None:
-        guest, value = self.focus, value & 0xFFFF_FFFF
-        if not 0 < number <= 32:
-            return
-        if guest is self.hv.on_hart:
-            if number == 32:
-                self.core.pc = value
-            else:
-                self.core.x[number] = value
-            return
-        values = list(_HART.unpack(guest.hart.saved))
-        values[number] = value
-        guest.hart.saved = _HART.pack(*values)
+        if 0 < number <= 32:
+            name = self.focus.name
+            self._edit(lambda hv: _set_register(hv, hv.guest(name), number,
+                                                value & 0xFFFF_FFFF))
 
     def virtual_csr(self, name: str, guest=None) -> int | None:
         """A guest's own CSR (its S-mode CSRs and counters), None for the others."""
@@ -278,11 +286,15 @@ class HvTarget:
         return self.core.csr_read(CSRS[name]) if value is None else value
 
     def set_csr(self, name: str, value: int) -> None:
-        number = CSRS[name]
-        if self.focus.hart.csr_read(number) is not None:
-            self.focus.hart.csr_write(number, value)
-        else:
-            self.core.csr_write(number, value)
+        number, guest = CSRS[name], self.focus.name
+
+        def change(hv: Hypervisor) -> None:
+            hart = hv.guest(guest).hart
+            if hart.csr_read(number) is not None:
+                hart.csr_write(number, value)
+            else:
+                hv.core.csr_write(number, value)
+        self._edit(change)
 
     def translate(self, vaddr: int, access: Access, guest=None) -> int | None:
         """Guest-virtual to guest-physical, through the guest's own table (A and D
@@ -295,7 +307,17 @@ class HvTarget:
         return self.focus.ram.read(gpa, size)
 
     def write_phys(self, gpa: int, data: bytes) -> bool:
-        return self.focus.ram.write(gpa, data)
+        if not self.focus.ram.contains(gpa, len(data)):
+            return False
+        name, data = self.focus.name, bytes(data)
+        self._edit(lambda hv: hv.guest(name).ram.write(gpa, data))
+        return True
+
+    def _edit(self, change) -> None:
+        """A change made by hand (a register, a CSR, memory): made now, and kept
+        with where it was made, so that the past the replays run again has it."""
+        change(self.hv)
+        self.edits.append((self.here, change))
 
     def context(self) -> str:
         return f"guest {self.focus.name}, virtual {self.priv.name}-mode, guest satp " \
@@ -392,7 +414,10 @@ class HvTarget:
 
     def limit(self, guest) -> int:
         if self.seek is not None:
-            return self.seek.limit(self, guest)
+            limit = self.seek.limit(self, guest)
+            if self._redo and self._redo[0][0].clock > self.hv.clock:
+                limit = min(limit, self._redo[0][0].clock - self.hv.clock)
+            return limit
         plan = self.plan
         if guest is self.focus and plan.steps is not None:
             return max(1, plan.steps - guest.hart.steps)
@@ -400,6 +425,7 @@ class HvTarget:
 
     def pauses(self, guest, point: str, reason: Exit | None = None):
         if self.seek is not None:
+            self._redo_edits(Position(self.hv.clock, point, guest.name))
             if self.seek.reached(self, guest, point, reason):
                 self.here = Position(self.hv.clock, point, guest.name)
                 yield None
@@ -582,16 +608,21 @@ class HvTarget:
     def _travel(self, seek: Seek | None) -> None:
         """Put a fresh hypervisor where seek pauses (None: at the start) in the
         place of this one."""
-        fresh, loop = self._replay(seek) if seek else (self.hv.fresh(), None)
-        self._swap(fresh, loop or fresh.execute())
+        fresh, loop = self._replay(seek)
+        self._swap(fresh, loop)
         if seek is None:
             self.here = START
+        # The changes made by hand after the place it went to are of a past that
+        # no longer is; those before it are part of its history.
+        self.edits = self.edits[:len(self.edits) - len(self._redo)]
+        self._redo = []
 
-    def _replay(self, seek: Seek):
+    def _replay(self, seek: Seek | None):
         """Run the past again on a fresh hypervisor, with the breakpoints and
         watchpoints in its core (so that it pauses where the first run did) but
-        every stop ignored, until seek is reached; returns it and its paused loop.
-        Silent: its consoles have no output yet."""
+        every stop ignored, until seek is reached (None: not at all, it stays at
+        the start); returns it and its paused loop. Silent: its consoles have no
+        output yet."""
         fresh = self.hv.fresh()
         fresh.monitor = self
         for addr in {b.addr for b in self.session.breakpoints.values()}:
@@ -601,8 +632,11 @@ class HvTarget:
         loop = fresh.execute()
         saved = self.hv, self.core
         self.hv, self.core, self.seek = fresh, fresh.core, seek
+        self._redo = list(self.edits)
         try:
-            next(loop)
+            self._redo_edits(START)
+            if seek is not None:
+                next(loop)
         except StopIteration:
             if not isinstance(seek, LastStop):      # which may run to the end: now is there
                 raise DebugError("going back failed: the run ended before it got there "
@@ -611,6 +645,11 @@ class HvTarget:
             self.hv, self.core = saved
             self.seek = None
         return fresh, loop
+
+    def _redo_edits(self, position: Position) -> None:
+        """In a replay: the changes made by hand at this position, made again."""
+        while self._redo and self._redo[0][0] == position:
+            self._redo.pop(0)[1](self.hv)
 
     def _swap(self, fresh: Hypervisor, loop) -> None:
         """The fresh hypervisor becomes the target. Its consoles take over the old
