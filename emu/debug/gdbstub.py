@@ -20,9 +20,13 @@ treats RISC-V watchpoints as triggering before the access and steps over it.
 
 Under the hypervisor (`emu hv --gdb`) each guest is a thread, numbered from 1 in
 the order the guests were given (qfThreadInfo, qThreadExtraInfo with its name
-and state, Hg/Hc to pick one, T to ask whether it exists); registers and memory
+and state, Hg/Hc to pick one, T to ask whether it is alive); registers and memory
 are the picked guest's (guest-virtual), stop replies name the guest that
-stopped (`thread:N;`), and `monitor guest NAME` moves the focus too."""
+stopped (`thread:N;`), and `monitor guest NAME` moves the focus too. A guest
+that has stopped is a thread that exited (qfThreadInfo leaves it out, T says
+no): gdb single-steps RISC-V by continuing to a breakpoint after the
+instruction, so a stepi on an ended guest would silently run the others. The
+watchpoint rule above holds too: the hypervisor goes back as well."""
 from __future__ import annotations
 
 import io

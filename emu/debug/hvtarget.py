@@ -19,8 +19,24 @@ registers and virtual CSRs. Nothing here copies the loop, and a pause leaves
 the guest on the hart exactly where it was.
 
 Watchpoints are the core's, on the host-physical addresses of the focused guest's
-RAM: only that guest's loads and stores reach them. Not here: reverse execution
-(the hypervisor's Python state would have to be saved beside the core's)."""
+RAM: only that guest's loads and stores reach them.
+
+Going back in time. The hypervisor's state is Python objects (virtual harts,
+shadow pagers, the scheduler, consoles, statistics) as much as the core's bytes,
+so it is not saved: runs are deterministic, so the past is run again. A place in
+the run is a Position: the host clock, which only moves forward, and the loop's
+pause point there, with its guest. Going back builds a fresh hypervisor
+(Hypervisor.fresh: same class, guests, inputs and options), runs it from the
+start with the session's breakpoints and watchpoints in its core but every stop
+ignored, until a Seek says it is there (ToSteps: where `step` would have stopped
+with the focused guest at that instruction count; ToPosition: a place), its
+`limit` cutting core runs so that the place is a pause point; then the fresh
+hypervisor takes the old one's place (_swap). reverse-continue first runs the
+past once to find the last stop before now (LastStop), then goes there. Changes
+made by hand are recorded with their Position and made again (_edit). The cost
+is the time the run from the start took, and a second hypervisor's memory while
+the past runs again; the past's console output is not shown twice
+(GuestConsole.shown)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

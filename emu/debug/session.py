@@ -15,7 +15,9 @@ What it does, over the core's debugging support (csrc/emu.h):
   checkpoint, from the core's dirty-page map) are taken every CHECKPOINT_EVERY
   instructions; reverse-step restores the last checkpoint before the target and
   runs forward to it. Memory is bounded: past MEMORY_BUDGET bytes the oldest
-  checkpoints are merged into the first, which moves it forward in time.
+  checkpoints are merged into the first, which moves it forward in time. (Under
+  the hypervisor the target goes back itself, by running the past again on a
+  fresh hypervisor: see hvtarget.py.)
 
 Positions in time are the core's clock (Core.steps: instructions executed,
 retired or trapped). An interrupt is taken between instructions without moving
@@ -31,7 +33,7 @@ breakpoints, catches, trap log and checkpoints. Under the hypervisor (`emu hv
 --debug`, `--gdb`) the target is the guest in focus, and running is the
 target's: it pauses the hypervisor's exit loop, per guest (step, continue,
 until, finish, `catch exit`), with the breakpoints, catchpoints and events
-defined here. Reverse execution is for bare machines only."""
+defined here; so is going back (reverse-step, reverse-continue)."""
 from __future__ import annotations
 
 import contextlib
