@@ -567,7 +567,7 @@ def _whole_state(session: Session):
     return guests, hv.clock, hv.idle, hv.scheduler.turn, target.pc
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(forward=st.integers(1, 100_000), back=st.integers(1, 100_000),
        other=st.sampled_from(["ticks", "hello"]))
 def test_back_m_from_n_is_a_fresh_run_forward_to_n_minus_m(forward, back, other):
