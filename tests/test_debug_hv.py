@@ -5,7 +5,6 @@ with the step that shows what the hypervisor did, going back in time (exactly,
 with the console shown once); and real gdb-multiarch seeing the guests as
 threads, watchpoints and all."""
 import dataclasses
-import io
 import json
 import re
 import subprocess
@@ -542,7 +541,7 @@ HV_GUESTS = {"os": load_program(OS), "ticks": load_program(TICKS), "hello": load
 
 def _session(names: tuple[str, ...]) -> Session:
     configs = [GuestConfig(name, HV_GUESTS[name]) for name in names]
-    return Session(HvTarget(Hypervisor(configs, quantum=3000, out=io.BytesIO())))
+    return Session(HvTarget(Hypervisor(configs, quantum=3000)))
 
 
 def _step_to(session: Session, steps: int) -> None:
