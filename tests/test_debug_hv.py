@@ -1,8 +1,12 @@
 """`emu hv --debug` and `emu hv --gdb`: the debugger over the hypervisor. Scripted
 sessions (-x FILE --batch) over guest focus, info guests, breakpoints per guest,
 csr real beside virtual, pt's three mappings, `catch exit` of every exit reason
-with the step that shows what the hypervisor did; and real gdb-multiarch seeing
-the guests as threads."""
+with the step that shows what the hypervisor did, going back in time (exactly,
+with the console shown once); and real gdb-multiarch seeing the guests as
+threads, watchpoints and all."""
+import dataclasses
+import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -10,9 +14,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from emu.cli import main
+from emu.debug.hvtarget import HvTarget
+from emu.debug.session import Session, Why
 from emu.hv.emulate import EXIT_REASONS
+from emu.hv.hypervisor import GuestConfig, Hypervisor
+from emu.options import load_program
 from tests.conftest import emu_env
 from tests.hvkit import KERNEL
 from tests.test_debug import in_order
@@ -22,6 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 GUESTS = REPO / "programs" / "guests"
 HELLO = GUESTS / "hello" / "hello.S"
 TICKS = GUESTS / "ticks" / "ticks.S"
+OS = GUESTS / "os" / "os.S"
 
 # A kernel (tests/hvkit.py's) that makes one VM exit of every reason, in order.
 EXITS_MAIN = """
@@ -58,11 +69,11 @@ def exits_kernel(tmp_path) -> Path:
     return path
 
 
-def hv_debug(tmp_path, commands: str, *guests: Path) -> str:
+def hv_debug(tmp_path, commands: str, *guests: Path, options=()) -> str:
     script = tmp_path / "commands.gdb"
     script.write_text(textwrap.dedent(commands))
     result = CliRunner().invoke(main, ["hv", "--debug", "-x", str(script), "--batch",
-                                       *map(str, guests)])
+                                       *options, *map(str, guests)])
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output and "internal error" not in result.output
     return result.output
@@ -265,12 +276,13 @@ def test_csr_real_beside_virtual_pt_three_mappings_and_bad_input(tmp_path, exits
         "error: 0x123 is not 4-byte aligned",
         "error: cannot access memory at 0x00000010",
         "error: unknown exit reason 'nosuch'",
-        "error: reverse execution is not available in hv mode",
+        "(back in time) at step 181",               # before the lui that precedes the lw
+        "=> [exits] 0x80000280 <main+0x1c> [S]:",
         "error: cannot watch 0x10000000: it is not mapped in the current context",
         "a0   0x")
 
 
-def test_the_gdb_stub_shows_guests_as_threads(tmp_path):
+def _elfs(tmp_path) -> list[Path]:
     elfs = []
     for source in (HELLO, TICKS):
         elf = tmp_path / f"{source.stem}.elf"
@@ -278,13 +290,22 @@ def test_the_gdb_stub_shows_guests_as_threads(tmp_path):
                               capture_output=True, text=True, cwd=REPO, env=emu_env())
         assert done.returncode == 0, done.stderr
         elfs.append(elf)
-    process = subprocess.Popen([sys.executable, "-m", "emu", "hv", "--gdb", "0",
+    return elfs
+
+
+def _serve(elfs: list[Path], *options: str) -> tuple[subprocess.Popen, int]:
+    process = subprocess.Popen([sys.executable, "-m", "emu", "hv", "--gdb", "0", *options,
                                 *map(str, elfs)], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, cwd=REPO, env=emu_env())
+    line = process.stderr.readline()
+    assert "waiting for gdb on 127.0.0.1:" in line
+    return process, int(line.split("127.0.0.1:")[1].split()[0])
+
+
+def test_the_gdb_stub_shows_guests_as_threads(tmp_path):
+    elfs = _elfs(tmp_path)
+    process, port = _serve(elfs)
     try:
-        line = process.stderr.readline()
-        assert "waiting for gdb on 127.0.0.1:" in line
-        port = int(line.split("127.0.0.1:")[1].split()[0])
         out = gdb(elfs[1], port,
                   "info threads",
                   "thread 2",
@@ -297,8 +318,11 @@ def test_the_gdb_stub_shows_guests_as_threads(tmp_path):
                   "p/x $pc",
                   "p/x $scause",
                   "p/x $sepc",
-                  "thread 1",
-                  "p/x $a7",
+                  "thread 1",           # hello has ended: to gdb, a thread that exited
+                  "stepi",              # so this steps ticks, still selected
+                  "p/x $pc",
+                  "monitor guest hello",
+                  "monitor regs a7",
                   "monitor info guests",
                   "kill")
         assert in_order(
@@ -309,12 +333,14 @@ def test_the_gdb_stub_shows_guests_as_threads(tmp_path):
             "$1 = 0x80000000", "$2 = 1", "0x80000000 <_start>:\t0x00002117",
             "Breakpoint 1 at 0x80000108",
             "Thread 2 hit Breakpoint 1, 0x80000108 in trap_handler ()",
-            "  1    Thread 1 (hello (stopped (shutdown), virtual S-mode))",
             "* 2    Thread 2 (ticks (on the hart, virtual S-mode))",
             "$3 = 0x80000108", "$4 = 0x80000005", "$5 = 0x8000",
-            "[Switching to thread 1 (Thread 1)]",
-            "$6 = 0x53525354",                  # hello's last SBI call: SRST
-            "*  1  hello")
+            "0x8000010c in trap_handler ()", "$6 = 0x8000010c",
+            "Focus on guest hello (1): stopped (shutdown)",
+            "a7   0x53525354",                  # hello's last SBI call: SRST
+            "*  1  hello        stopped (shutdown)")
+        assert "Thread 1 (hello (stopped" not in out
+        assert "Unknown thread 1." in out           # gdb's errors come out on stderr
         # hello ended on the way (gdb's console, which may come out on stderr).
         assert "emu: guest hello shut down, status 0 (SBI shutdown)" in out
         assert process.wait(timeout=20) == 0
@@ -323,8 +349,264 @@ def test_the_gdb_stub_shows_guests_as_threads(tmp_path):
         process.kill()
 
 
+def test_a_gdb_watchpoint_on_a_guest_variable_stops_right_after_the_store(tmp_path):
+    """gdb takes RISC-V watchpoints to trigger before the access and steps over it
+    itself: the stub goes back one instruction, as on a bare machine, so that gdb
+    stops right after the store (not one instruction later)."""
+    elfs = _elfs(tmp_path)
+    process, port = _serve(elfs)
+    try:
+        out = gdb(elfs[1], port,
+                  "thread 2",
+                  "watch *(int *)&ticks",
+                  "continue",
+                  "p/x $pc",
+                  "x/i $pc - 4",
+                  "continue",
+                  "p/x $pc",
+                  "p *(int *)&ticks",
+                  "delete",
+                  "continue")
+        assert in_order(
+            out,
+            "Hardware watchpoint 1: *(int *)&ticks",
+            "Thread 2 hit Hardware watchpoint 1: *(int *)&ticks",
+            "Old value = 0", "New value = 1",
+            "$1 = 0x80000194", "<trap_handler+136>:\tsw\tt0,-396(t1)",
+            "Old value = 1", "New value = 2", "$2 = 0x80000194", "$3 = 2",
+            "exited normally")
+        assert process.wait(timeout=20) == 0
+        console = process.stdout.read()
+        assert console.count("[ticks] tick 1: ") == 1 and "[ticks] tick 10: " in console
+    finally:
+        process.kill()
+
+
+def test_stats_and_json_report_the_run_as_the_debugging_session_left_it(tmp_path):
+    report = tmp_path / "report.json"
+    out = hv_debug(tmp_path, """
+        continue
+        guest ticks
+        step 1000
+        step 500
+        reverse-step 500
+        """, HELLO, TICKS, options=("--stats", "--json", str(report)))
+    assert "(back in time) at step 1000" in out
+    assert in_order(out, "Analyze events for guest hello: 1,470 instructions", "VM-EXIT",
+                    "Analyze events for guest ticks: 1,000 instructions", "csr")
+    summary = json.loads(report.read_text())
+    hello, ticks = summary["guests"]
+    assert hello["stop"] == "shutdown" and hello["instructions"] == 1470
+    assert ticks["stop"] is None and ticks["instructions"] == 1000
+    assert summary["status"] != 0                   # ticks did not finish
+    # The registers are the guest's as it stands, not those saved at its last switch.
+    assert ticks["pc"] == int(re.search(r"=> \[ticks\] (0x[0-9a-f]+)",
+                                        out.split("(back in time)")[1]).group(1), 16)
+
+
 def test_debug_options_are_checked(tmp_path):
     result = CliRunner().invoke(main, ["hv", "--debug", "--gdb", "0", str(HELLO)])
     assert result.exit_code != 0 and "pick one" in result.output
     result = CliRunner().invoke(main, ["hv", "--batch", str(HELLO)])
     assert result.exit_code != 0 and "go with --debug" in result.output
+
+
+# ---- going back in time: the past runs again on a fresh hypervisor
+
+OS_RAM = "x/21504xw 0x80000000 --phys"      # the os guest's image, tables, pages, stacks
+
+
+def _plain(text: str) -> str:
+    """Without the stars that mark what changed since the previous stop."""
+    return "\n".join(line.rstrip() for line in text.replace("*", " ").splitlines())
+
+
+def test_reverse_step_returns_exactly_to_the_earlier_state(tmp_path):
+    """Two os guests (two U processes each, paging, timer interrupts), in quanta of
+    2,000 instructions: 60,000 instructions forward cross exits, injected interrupts,
+    guest switches and both processes; going back lands on the same registers,
+    virtual CSRs, shadow state, RAM and the other guest's progress."""
+    out = hv_debug(tmp_path, f"""
+        step 25000
+        regs
+        csr
+        info guests
+        {OS_RAM}
+        step 60000
+        info guests
+        reverse-step 60000
+        regs
+        csr
+        info guests
+        {OS_RAM}
+        """, OS, OS, options=("--quantum", "2000"))
+    before, _, after = out.partition("(back in time) at step 25000")
+    state = _plain(after[after.index("\npc   0x"):])
+    assert len(state.splitlines()) > 5000
+    assert state in _plain(before)
+    # What ran forward: both processes, the timer interrupt, the other guest.
+    assert in_order(before, "[os] [pid 2] round 1", "[os] [kernel] timer interrupt in pid",
+                    "*  1  os           on the hart", " 85,000",
+                    "   2  os-2 ")
+
+
+def test_reverse_continue_goes_back_to_the_previous_breakpoint(tmp_path):
+    out = hv_debug(tmp_path, """
+        break os:timer_interrupt
+        continue
+        regs
+        continue
+        regs
+        step 40
+        reverse-continue
+        regs
+        reverse-continue
+        regs
+        reverse-continue
+        reverse-continue
+        info breakpoints
+        """, OS, TICKS, options=("--quantum", "5000"))
+    hits = out.split("Breakpoint 1, ")
+    assert len(hits) == 5                   # two forward, two back; then the start
+    first, second = (_regs(hits[1]), _regs(hits[2]))
+    assert first != second
+    assert _regs(hits[3]) == second and _regs(hits[4]) == first
+    assert in_order(hits[4], "(back in time) no earlier breakpoint, watchpoint or caught exit: "
+                    "at the start of the recording",
+                    "error: already at the start of the recording: nothing to go back to",
+                    "1    breakpoint    os:0x")
+    assert out.rstrip().endswith(" 2")      # the hits: going back counts none
+
+
+def _regs(text: str) -> str:
+    block = text[text.index("\npc   0x"):]
+    return _plain("\n".join(block.splitlines()[:10]))
+
+
+def test_reverse_continue_to_a_caught_exit_stops_before_the_hypervisor_handles_it(
+        tmp_path, exits_kernel):
+    out = hv_debug(tmp_path, """
+        catch exit sbi-call
+        continue
+        step
+        step 3
+        reverse-continue
+        step
+        reverse-step
+        reverse-step 1000
+        """, exits_kernel)
+    assert in_order(
+        out,
+        "Catchpoint 1: caught exit: sbi call", "ecall served as an SBI call (sbi call): a0 0x",
+        "Catchpoint 1: caught exit: sbi call",
+        "the hypervisor has not handled it yet",
+        "ecall served as an SBI call (sbi call): a0 0x",
+        "(back in time) at step",
+        "(back in time) at the start of the recording, step 0",
+        "=> [exits] 0x80000000 <_start> [S]:")
+
+
+def test_going_back_and_forth_shows_each_console_line_once(tmp_path):
+    """The past runs again silently; the run then goes on past what was shown
+    before without showing it twice, on the terminal and in --console-dir."""
+    logs = tmp_path / "logs"
+    out = hv_debug(tmp_path, """
+        break os:timer_interrupt
+        continue
+        continue
+        continue
+        reverse-step 30000
+        reverse-continue
+        step 10
+        continue
+        continue
+        continue
+        continue
+        continue
+        """, OS, TICKS, options=("--quantum", "5000", "--console-dir", str(logs)))
+    assert "(back in time) at step" in out and "The hypervisor ended" in out
+    for name, source in (("os", OS), ("ticks", TICKS)):
+        expected = (source.parent / "expected.txt").read_text()
+        shown = [line.removeprefix(f"[{name}] ") for line in out.splitlines()
+                 if line.startswith(f"[{name}] ")]
+        assert shown == expected.splitlines()
+        assert (logs / f"{name}.log").read_text() == expected
+
+
+# A fresh run stepped forward to N - M is the state a run stepped to N and back M
+# is in: every guest's registers, virtual hart, RAM, exits, console and the clock.
+
+HV_GUESTS = {"os": load_program(OS), "ticks": load_program(TICKS), "hello": load_program(HELLO)}
+
+
+def _session(names: tuple[str, ...]) -> Session:
+    configs = [GuestConfig(name, HV_GUESTS[name]) for name in names]
+    return Session(HvTarget(Hypervisor(configs, quantum=3000)))
+
+
+def _step_to(session: Session, steps: int) -> None:
+    while session.hv.focus.hart.steps < steps and not session.ended:
+        event = session.step(steps - session.hv.focus.hart.steps)
+        if event.why is Why.GUEST_END:
+            session.hv.set_focus(session.hv.guest(FOCUS))
+
+
+FOCUS = "os"
+
+
+def _whole_state(session: Session):
+    target, hv = session.hv, session.hv.hv
+    guests = {}
+    for guest in hv.guests:
+        regs, pc = target.hart_of(guest)
+        guests[guest.name] = (regs, pc, dataclasses.asdict(guest.hart), guest.state,
+                              guest.ram.read(0x8000_0000, guest.ram.size),
+                              list(guest.exit_log), bytes(guest.console.data),
+                              bytes(guest.uart.input), guest.pager.generation)
+    return guests, hv.clock, hv.idle, hv.scheduler.turn, target.pc
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(forward=st.integers(1, 100_000), back=st.integers(1, 100_000),
+       other=st.sampled_from(["ticks", "hello"]))
+def test_back_m_from_n_is_a_fresh_run_forward_to_n_minus_m(forward, back, other):
+    back = min(back, forward)
+    there = _session((FOCUS, other))
+    _step_to(there, forward)
+    there.reverse_step(back)
+    fresh = _session((FOCUS, other))
+    _step_to(fresh, forward - back)
+    assert there.hv.focus.hart.steps == forward - back
+    assert _whole_state(there) == _whole_state(fresh)
+
+
+def test_changes_made_by_hand_are_part_of_the_past_going_back_runs_again(tmp_path):
+    out = hv_debug(tmp_path, """
+        continue
+        guest ticks
+        step 100
+        csr sscratch 0x1234
+        step 50
+        reverse-step 20
+        csr sscratch
+        reverse-step 100
+        csr sscratch
+        step 100
+        csr sscratch
+        """, HELLO, TICKS)
+    values = re.findall(r"sscratch +0x00000000 +(0x[0-9a-f]+)", out)
+    # Kept going back to after the change; undone going back before it, and then
+    # gone from that past (it was made in a future that no longer is).
+    assert values == ["0x00001234", "0x00001234", "0x00000000", "0x00000000"], out
+
+
+def test_memory_and_registers_written_by_hand_are_replayed():
+    session = _session(("os", "ticks"))
+    _step_to(session, 30_000)
+    session.set_register(10, 0xCAFE)                # a0, as gdb's P packet does
+    session.write(0x8000_2000, b"\xAA" * 8, physical=True)
+    state = _whole_state(session)
+    _step_to(session, 31_000)
+    session.reverse_step(1_000)
+    assert _whole_state(session) == state
+    assert session.read(0x8000_2000, 8, physical=True) == b"\xAA" * 8

@@ -20,9 +20,13 @@ treats RISC-V watchpoints as triggering before the access and steps over it.
 
 Under the hypervisor (`emu hv --gdb`) each guest is a thread, numbered from 1 in
 the order the guests were given (qfThreadInfo, qThreadExtraInfo with its name
-and state, Hg/Hc to pick one, T to ask whether it exists); registers and memory
+and state, Hg/Hc to pick one, T to ask whether it is alive); registers and memory
 are the picked guest's (guest-virtual), stop replies name the guest that
-stopped (`thread:N;`), and `monitor guest NAME` moves the focus too."""
+stopped (`thread:N;`), and `monitor guest NAME` moves the focus too. A guest
+that has stopped is a thread that exited (qfThreadInfo leaves it out, T says
+no): gdb single-steps RISC-V by continuing to a breakpoint after the
+instruction, so a stepi on an ended guest would silently run the others. The
+watchpoint rule above holds too: the hypervisor goes back as well."""
 from __future__ import annotations
 
 import io
@@ -32,6 +36,7 @@ import socket
 from emu.core import Watch
 from emu.debug.session import DebugError, Event, Session, Why
 from emu.errors import EmuError
+from emu.hv.hypervisor import GuestState
 from emu.isa import CSRS, INTERRUPT_BIT
 from emu.isa.instructions import ABI_NAMES
 
@@ -259,7 +264,7 @@ class GdbServer:
         if packet == "qC":
             return f"QC{self._thread():x}"
         if packet == "qfThreadInfo":
-            return "m" + ",".join(f"{i:x}" for i in self._threads())
+            return "m" + ",".join(f"{i:x}" for i in self._threads(live=True))
         if packet == "qsThreadInfo":
             return "l"
         if packet.startswith("qThreadExtraInfo,"):
@@ -278,7 +283,7 @@ class GdbServer:
         if head == "H" and len(packet) > 2:
             return self._select(packet[2:])
         if head == "T":
-            return "OK" if int(packet[1:], 16) in self._threads() else "E01"
+            return "OK" if int(packet[1:], 16) in self._threads(live=True) else "E01"
         if head == "h":
             return "OK"
         if head == "g":
@@ -381,9 +386,14 @@ class GdbServer:
 
     # ---- threads: the hypervisor's guests (a bare machine is thread 1)
 
-    def _threads(self) -> list[int]:
+    def _threads(self, live: bool = False) -> list[int]:
+        """The threads; live: without the guests that have stopped, which gdb sees
+        as threads that exited (so that it never tries to run one)."""
         hv = self.session.hv
-        return list(range(1, len(hv.hv.guests) + 1)) if hv else [1]
+        if not hv:
+            return [1]
+        return [hv.guest_id(g) for g in hv.hv.guests
+                if not live or g.state is not GuestState.STOPPED]
 
     def _thread(self) -> int:
         hv = self.session.hv
@@ -411,14 +421,20 @@ class GdbServer:
         s = self.session
         if s.ended:
             return self._stop_reply(s.ended)
+        stepping = s.hv.focus.name if step and s.hv else None
         event = s.step(1) if step else s.cont(self._poll_interrupt)
         while event.why is Why.GUEST_END and not self.done:
-            # gdb has no use for a stop at a thread's end: say it, and go on.
+            # gdb has no use for a stop at a thread's end: say it, and go on (the
+            # step, if the guest stepped is not the one that ended).
             self._console(f"emu: guest {event.guest} {event.message}\n")
-            event = s.step(1) if step and not s.ended else s.cont(self._poll_interrupt)
+            if step and stepping != event.guest:
+                s.hv.set_focus(s.hv.guest(stepping))
+                event = s.step(1)
+            else:
+                event = s.cont(self._poll_interrupt)
         if self.done:
             return None
-        if event.why is Why.WATCH and event.watch and s.timeline is not None:
+        if event.why is Why.WATCH and event.watch and s.reversible:
             # gdb treats RISC-V watchpoints as triggering before the access (it then
             # steps over the instruction itself, and compares the values): go back
             # to just before it.

@@ -19,8 +19,24 @@ registers and virtual CSRs. Nothing here copies the loop, and a pause leaves
 the guest on the hart exactly where it was.
 
 Watchpoints are the core's, on the host-physical addresses of the focused guest's
-RAM: only that guest's loads and stores reach them. Not here: reverse execution
-(the hypervisor's Python state would have to be saved beside the core's)."""
+RAM: only that guest's loads and stores reach them.
+
+Going back in time. The hypervisor's state is Python objects (virtual harts,
+shadow pagers, the scheduler, consoles, statistics) as much as the core's bytes,
+so it is not saved: runs are deterministic, so the past is run again. A place in
+the run is a Position: the host clock, which only moves forward, and the loop's
+pause point there, with its guest. Going back builds a fresh hypervisor
+(Hypervisor.fresh: same class, guests, inputs and options), runs it from the
+start with the session's breakpoints and watchpoints in its core but every stop
+ignored, until a Seek says it is there (ToSteps: where `step` would have stopped
+with the focused guest at that instruction count; ToPosition: a place), its
+`limit` cutting core runs so that the place is a pause point; then the fresh
+hypervisor takes the old one's place (_swap). reverse-continue first runs the
+past once to find the last stop before now (LastStop), then goes there. Changes
+made by hand are recorded with their Position and made again (_edit). The cost
+is the time the run from the start took, and a second hypervisor's memory while
+the past runs again; the past's console output is not shown twice
+(GuestConsole.shown)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -68,12 +84,97 @@ class Plan:
     origin: tuple | None = None         # (guest, steps, pc) where the run resumed
 
 
+@dataclass(frozen=True)
+class Position:
+    """A place in the hypervisor's run where the debugger can stand: the host
+    clock, the loop's pause point there, and the guest it is about. Runs are
+    deterministic and the clock only moves forward, so it names one state."""
+    clock: int
+    point: str                  # a pause point (Hypervisor.execute), or start, end
+    guest: str = ""
+
+
+START = Position(0, "start")
+
+
+class Seek:
+    """Where a replay (a fresh hypervisor running the past again, every stop
+    ignored) pauses; `limit` makes the core stop exactly there."""
+
+    def limit(self, target: HvTarget, guest) -> int:
+        return CHUNK
+
+    def reached(self, target: HvTarget, guest, point: str, reason) -> bool:
+        raise NotImplementedError
+
+
+class ToSteps(Seek):
+    """Where `step` to the guest's instruction count `steps` would stop: the first
+    time the guest has executed that many, before the next one (a due interrupt
+    already delivered), or as it leaves the hart with that many."""
+
+    def __init__(self, guest: str, steps: int):
+        self.guest, self.steps = guest, steps
+
+    def limit(self, target, guest) -> int:
+        return max(1, self.steps - guest.hart.steps) if guest.name == self.guest else CHUNK
+
+    def reached(self, target, guest, point, reason) -> bool:
+        return point in ("run", "descheduled") and guest.name == self.guest and \
+            guest.hart.steps >= self.steps
+
+
+class ToPosition(Seek):
+    def __init__(self, position: Position):
+        self.position = position
+
+    def limit(self, target, guest) -> int:
+        return max(1, min(CHUNK, self.position.clock - target.hv.clock))
+
+    def reached(self, target, guest, point, reason) -> bool:
+        if target.hv.clock > self.position.clock:
+            raise DebugError("going back went past its goal: the run did not repeat itself "
+                             "(is the hypervisor deterministic?)")
+        return Position(target.hv.clock, point, guest.name) == self.position
+
+
+class LastStop(ToPosition):
+    """Runs to `position` (now), noting the last stop a `continue` would have made
+    on the way: a breakpoint, a watchpoint or a catchpoint."""
+
+    def __init__(self, position: Position):
+        super().__init__(position)
+        self.found: tuple[Position, str, int] | None = None
+
+    def reached(self, target, guest, point, reason) -> bool:
+        clock = target.hv.clock
+        if clock > self.position.clock or super().reached(target, guest, point, reason):
+            return True
+        stop = target.stop_here(guest, point, reason)
+        if stop is not None:
+            self.found = (Position(clock, point, guest.name), *stop)
+        return False
+
+
 @dataclass
 class Snapshot:
     pc: int
     priv: Priv
     regs: list[int]
     csrs: dict[str, int]
+
+
+def _set_register(hv: Hypervisor, guest, number: int, value: int) -> None:
+    """x1-x31, or pc (32), of a guest, in the core while it is on the hart."""
+    if guest is hv.on_hart:
+        if number == 32:
+            hv.core.pc = value
+        else:
+            hv.core.x[number] = value
+        return
+    values = list(_HART.unpack(guest.hart.saved))
+    values[number] = value
+    guest.hart.saved = _HART.pack(*values)
 
 
 class HvTarget:
@@ -90,12 +191,20 @@ class HvTarget:
         self._before: Snapshot | None = None
         self._ended: set[str] = set()
         self._loop = hv.execute()
+        self.here = START               # where the last stop was
+        self.seek: Seek | None = None   # while the past runs again: where it pauses
+        self.edits: list[tuple[Position, object]] = []     # see _edit
+        self._redo: list[tuple[Position, object]] = []     # a replay's edits to come
 
     def attach(self, session) -> None:
         self.session = session
 
     def close(self) -> None:
-        """End the hypervisor's loop (its consoles flush their last lines)."""
+        """End the hypervisor's loop (its consoles flush their last lines), with
+        the guest on the hart switched out: its saved registers are then current
+        (for --json)."""
+        if self.hv.on_hart is not None:
+            self.hv.switch_out(self.hv.on_hart)
         self._loop.close()
 
     # ---- guests and the focus
@@ -168,24 +277,17 @@ class HvTarget:
     def set_priv(self, value: int) -> None:
         if value not in (Priv.S, Priv.U):
             raise DebugError("a guest's virtual privilege is S (1) or U (0)")
-        self.focus.hart.priv = Priv(value)
+        name = self.focus.name
+        self._edit(lambda hv: setattr(hv.guest(name).hart, "priv", Priv(value)))
 
     def registers(self) -> list[int]:
         return self.hart_of(self.focus)[0]
 
     def set_register(self, number: int, value: int) -> None:
-        guest, value = self.focus, value & 0xFFFF_FFFF
-        if not 0 < number <= 32:
-            return
-        if guest is self.hv.on_hart:
-            if number == 32:
-                self.core.pc = value
-            else:
-                self.core.x[number] = value
-            return
-        values = list(_HART.unpack(guest.hart.saved))
-        values[number] = value
-        guest.hart.saved = _HART.pack(*values)
+        if 0 < number <= 32:
+            name = self.focus.name
+            self._edit(lambda hv: _set_register(hv, hv.guest(name), number,
+                                                value & 0xFFFF_FFFF))
 
     def virtual_csr(self, name: str, guest=None) -> int | None:
         """A guest's own CSR (its S-mode CSRs and counters), None for the others."""
@@ -200,11 +302,15 @@ class HvTarget:
         return self.core.csr_read(CSRS[name]) if value is None else value
 
     def set_csr(self, name: str, value: int) -> None:
-        number = CSRS[name]
-        if self.focus.hart.csr_read(number) is not None:
-            self.focus.hart.csr_write(number, value)
-        else:
-            self.core.csr_write(number, value)
+        number, guest = CSRS[name], self.focus.name
+
+        def change(hv: Hypervisor) -> None:
+            hart = hv.guest(guest).hart
+            if hart.csr_read(number) is not None:
+                hart.csr_write(number, value)
+            else:
+                hv.core.csr_write(number, value)
+        self._edit(change)
 
     def translate(self, vaddr: int, access: Access, guest=None) -> int | None:
         """Guest-virtual to guest-physical, through the guest's own table (A and D
@@ -217,7 +323,17 @@ class HvTarget:
         return self.focus.ram.read(gpa, size)
 
     def write_phys(self, gpa: int, data: bytes) -> bool:
-        return self.focus.ram.write(gpa, data)
+        if not self.focus.ram.contains(gpa, len(data)):
+            return False
+        name, data = self.focus.name, bytes(data)
+        self._edit(lambda hv: hv.guest(name).ram.write(gpa, data))
+        return True
+
+    def _edit(self, change) -> None:
+        """A change made by hand (a register, a CSR, memory): made now, and kept
+        with where it was made, so that the past the replays run again has it."""
+        change(self.hv)
+        self.edits.append((self.here, change))
 
     def context(self) -> str:
         return f"guest {self.focus.name}, virtual {self.priv.name}-mode, guest satp " \
@@ -285,6 +401,7 @@ class HvTarget:
                 event = next(self._loop)
             except StopIteration:
                 event = self._all_ended()
+                self.here = Position(self.hv.clock, "end")
         event.exits = self._exits_since(marks, event)
         if event.guest and event.guest != self.focus.name:
             self.set_focus(self.guest(event.guest))
@@ -312,15 +429,27 @@ class HvTarget:
     # ---- the monitor: the exit loop asks at each point whether to pause
 
     def limit(self, guest) -> int:
+        if self.seek is not None:
+            limit = self.seek.limit(self, guest)
+            if self._redo and self._redo[0][0].clock > self.hv.clock:
+                limit = min(limit, self._redo[0][0].clock - self.hv.clock)
+            return limit
         plan = self.plan
         if guest is self.focus and plan.steps is not None:
             return max(1, plan.steps - guest.hart.steps)
         return CHUNK
 
     def pauses(self, guest, point: str, reason: Exit | None = None):
+        if self.seek is not None:
+            self._redo_edits(Position(self.hv.clock, point, guest.name))
+            if self.seek.reached(self, guest, point, reason):
+                self.here = Position(self.hv.clock, point, guest.name)
+                yield None
+            return
         event = getattr(self, "_at_" + point)(guest, reason)
         if event is not None:
             event.guest = guest.name
+            self.here = Position(self.hv.clock, point, guest.name)
             yield event
 
     def _catching(self, reason: str, cause: int):
@@ -331,9 +460,51 @@ class HvTarget:
 
     def _caught(self, guest, cp, pending: PendingExit) -> Event:
         cp.hits += 1
+        return self._pend(guest, cp, pending)
+
+    def _pend(self, guest, cp, pending: PendingExit) -> Event:
+        """Stopped before the hypervisor handles the exit: the next step lets it."""
         self.pending = pending
         self._before = self._snapshot(guest)
         return Event(Why.CAUGHT, breakpoint=cp.number, exit=pending)
+
+    def _interrupt_caught(self, guest, cause: int):
+        """A catchpoint on the interrupt about to be injected, and it as an exit."""
+        cp = self._catching("interrupt", cause)
+        return None if cp is None else \
+            (cp, PendingExit(guest.name, "interrupt", cause, 0, self.core.pc, 0, guest.hart.priv))
+
+    def _exit_caught(self, guest):
+        """A catchpoint on the exit the core just made (not handled yet), and it."""
+        e = self.core.exit
+        trap = Trap(e.cause, e.tval, e.pc, e.insn)
+        if trap.cause & INTERRUPT_BIT:
+            return None
+        kind = self.hv.classify(guest, trap)
+        cp = self._catching(kind, trap.cause)
+        return None if cp is None else \
+            (cp, PendingExit(guest.name, kind, trap.cause, trap.tval, trap.pc, trap.insn,
+                             guest.hart.priv))
+
+    def _breakpoints_at(self, guest, pc: int) -> list:
+        return [b for b in self.session.breakpoints.values()
+                if b.addr == pc and b.applies(guest.name)]
+
+    def stop_here(self, guest, point: str, reason) -> tuple[str, int] | None:
+        """The stop a `continue` makes at this point, found without changing
+        anything (no hit counted): (kind, breakpoint/watchpoint/catchpoint number)."""
+        if point == "run":
+            hits = self._breakpoints_at(guest, self.core.pc)
+            return ("breakpoint", hits[0].number) if hits else None
+        if point == "exit" and reason is Exit.WATCH:
+            number = self.session.watch_number(self.core.exit)
+            return None if number is None else ("watch", number)
+        caught = None
+        if point == "exit" and reason is Exit.TRAP:
+            caught = self._exit_caught(guest)
+        elif point == "interrupt" and guest.hart.due_interrupt():
+            caught = self._interrupt_caught(guest, guest.hart.due_interrupt())
+        return None if caught is None else ("catch", caught[0].number)
 
     def _at_interrupt(self, guest, reason) -> Event | None:
         cause = guest.hart.due_interrupt()
@@ -341,11 +512,8 @@ class HvTarget:
             return None
         if self.plan.finish and guest is self.focus:
             self.plan.depth += 1
-        cp = self._catching("interrupt", cause)
-        if cp is None:
-            return None
-        return self._caught(guest, cp, PendingExit(guest.name, "interrupt", cause, 0,
-                                                   self.core.pc, 0, guest.hart.priv))
+        caught = self._interrupt_caught(guest, cause)
+        return None if caught is None else self._caught(guest, *caught)
 
     def _at_run(self, guest, reason) -> Event | None:
         plan = self.plan
@@ -356,8 +524,7 @@ class HvTarget:
         pc = self.core.pc
         if (guest.name, guest.hart.steps, pc) == plan.origin:
             return None
-        hits = [b for b in self.session.breakpoints.values()
-                if b.addr == pc and b.applies(guest.name)]
+        hits = self._breakpoints_at(guest, pc)
         if hits:
             for bp in hits:
                 bp.hits += 1
@@ -377,16 +544,8 @@ class HvTarget:
             return Event(Why.WATCH, watch=hit) if hit else None
         if reason is not Exit.TRAP:
             return None
-        e = self.core.exit
-        trap = Trap(e.cause, e.tval, e.pc, e.insn)
-        if trap.cause & INTERRUPT_BIT:
-            return None
-        kind = self.hv.classify(guest, trap)
-        cp = self._catching(kind, trap.cause)
-        if cp is None:
-            return None
-        return self._caught(guest, cp, PendingExit(guest.name, kind, trap.cause, trap.tval,
-                                                   trap.pc, trap.insn, guest.hart.priv))
+        caught = self._exit_caught(guest)
+        return None if caught is None else self._caught(guest, *caught)
 
     def _at_handled(self, guest, reason) -> Event | None:
         plan = self.plan
@@ -418,6 +577,112 @@ class HvTarget:
         if plan.steps is not None and guest.hart.steps >= plan.steps:
             return Event(Why.STEP, f"guest {guest.name} is off the hart: {self.state(guest)}")
         return None
+
+    # ---- going back: the past runs again on a fresh hypervisor
+
+    def reverse_step(self, count: int) -> Event:
+        """Back to where `step` would have stopped with the focused guest count
+        instructions earlier; to the start when that is before its first one."""
+        if self.here == START:
+            raise DebugError("already at the start of the recording: nothing to go back to")
+        guest = self.focus
+        if guest.hart.steps - count <= 0:
+            self._travel(None)
+            return Event(Why.REVERSE_START, "at the start of the recording")
+        self._travel(ToSteps(guest.name, guest.hart.steps - count))
+        return Event(Why.REVERSE)
+
+    def reverse_continue(self) -> Event:
+        """Back to the last stop before now that a breakpoint, a watchpoint or a
+        catchpoint made (or would have made, had it been set); else to the start.
+        Two replays: one finds the stop, the next goes there."""
+        if self.here == START:
+            raise DebugError("already at the start of the recording: nothing to go back to")
+        now = self.here
+        scan = LastStop(now)
+        _, loop = self._replay(scan)
+        loop.close()
+        self.here = now
+        if scan.found is None:
+            self._travel(None)
+            return Event(Why.REVERSE_START, "no earlier breakpoint, watchpoint or caught exit: "
+                                            "at the start of the recording")
+        position, kind, number = scan.found
+        self._travel(ToPosition(position))
+        self.set_focus(self.guest(position.guest))
+        event = Event(Why.BREAKPOINT, breakpoint=number, guest=position.guest)
+        if kind == "watch":
+            event = Event(Why.WATCH, "went back to the access", guest=position.guest)
+        elif kind == "catch":
+            guest = self.focus
+            caught = self._exit_caught(guest) if position.point == "exit" else \
+                self._interrupt_caught(guest, guest.hart.due_interrupt())
+            event = self._pend(guest, *caught)
+            event.guest = position.guest
+        return event
+
+    def _travel(self, seek: Seek | None) -> None:
+        """Put a fresh hypervisor where seek pauses (None: at the start) in the
+        place of this one."""
+        fresh, loop = self._replay(seek)
+        self._swap(fresh, loop)
+        if seek is None:
+            self.here = START
+        # The changes made by hand after the place it went to are of a past that
+        # no longer is; those before it are part of its history.
+        self.edits = self.edits[:len(self.edits) - len(self._redo)]
+        self._redo = []
+
+    def _replay(self, seek: Seek | None):
+        """Run the past again on a fresh hypervisor, with the breakpoints and
+        watchpoints in its core (so that it pauses where the first run did) but
+        every stop ignored, until seek is reached (None: not at all, it stays at
+        the start); returns it and its paused loop. Silent: its consoles have no
+        output yet."""
+        fresh = self.hv.fresh()
+        fresh.monitor = self
+        for addr in {b.addr for b in self.session.breakpoints.values()}:
+            fresh.core.break_add(addr)
+        for wp in self.session.watchpoints.values():
+            fresh.core.watch_add(wp.paddr, wp.length, wp.kind)
+        loop = fresh.execute()
+        saved = self.hv, self.core
+        self.hv, self.core, self.seek = fresh, fresh.core, seek
+        self._redo = list(self.edits)
+        try:
+            self._redo_edits(START)
+            if seek is not None:
+                next(loop)
+        except StopIteration:
+            if not isinstance(seek, LastStop):      # which may run to the end: now is there
+                raise DebugError("going back failed: the run ended before it got there "
+                                 "(is the hypervisor deterministic?)") from None
+        finally:
+            self.hv, self.core = saved
+            self.seek = None
+        return fresh, loop
+
+    def _redo_edits(self, position: Position) -> None:
+        """In a replay: the changes made by hand at this position, made again."""
+        while self._redo and self._redo[0][0] == position:
+            self._redo.pop(0)[1](self.hv)
+
+    def _swap(self, fresh: Hypervisor, loop) -> None:
+        """The fresh hypervisor becomes the target. Its consoles take over the old
+        ones' output and logs, and do not show again what they showed."""
+        old = self.hv
+        for new, before in zip(fresh.guests, old.guests):
+            console, previous = new.console, before.console
+            console.out, console.log = previous.out, previous.log
+            console.shown = max(previous.shown, len(previous.data))
+            previous.out = previous.log = None
+        self._loop.close()
+        fresh.trace, fresh.monitor = old.trace, self
+        self.hv, self.core, self._loop = fresh, fresh.core, loop
+        self.focus = fresh.guest(self.focus.name)
+        self._ended = {g.name for g in fresh.guests
+                       if g.state is GuestState.STOPPED and g is not fresh.on_hart}
+        self.plan, self.pending = Plan(), None
 
     # ---- what the hypervisor did
 

@@ -15,7 +15,9 @@ What it does, over the core's debugging support (csrc/emu.h):
   checkpoint, from the core's dirty-page map) are taken every CHECKPOINT_EVERY
   instructions; reverse-step restores the last checkpoint before the target and
   runs forward to it. Memory is bounded: past MEMORY_BUDGET bytes the oldest
-  checkpoints are merged into the first, which moves it forward in time.
+  checkpoints are merged into the first, which moves it forward in time. (Under
+  the hypervisor the target goes back itself, by running the past again on a
+  fresh hypervisor: see hvtarget.py.)
 
 Positions in time are the core's clock (Core.steps: instructions executed,
 retired or trapped). An interrupt is taken between instructions without moving
@@ -31,7 +33,7 @@ breakpoints, catches, trap log and checkpoints. Under the hypervisor (`emu hv
 --debug`, `--gdb`) the target is the guest in focus, and running is the
 target's: it pauses the hypervisor's exit loop, per guest (step, continue,
 until, finish, `catch exit`), with the breakpoints, catchpoints and events
-defined here. Reverse execution is for bare machines only."""
+defined here; so is going back (reverse-step, reverse-continue)."""
 from __future__ import annotations
 
 import contextlib
@@ -436,7 +438,6 @@ class Session:
         if isinstance(target, Machine):
             target = BareTarget(target)
         self.target = target
-        self.core: Core = target.core
         self.hv = target if target.hypervised else None
         self.machine = None if self.hv else target.machine
         self.breakpoints: dict[int, Breakpoint] = {}
@@ -464,6 +465,7 @@ class Session:
 
     # ---- state, the target's
 
+    core: Core = property(lambda self: self.target.core)   # hv: a new one after going back
     program = property(lambda self: self.target.program)
     symbols = property(lambda self: self.target.symbols)       # dict[str, int]
     labels = property(lambda self: self.target.labels)         # dict[int, str]
@@ -768,7 +770,8 @@ class Session:
 
     def _check_running(self) -> None:
         if self.ended and self.hv:
-            raise DebugError("every guest has stopped: nothing runs any more")
+            raise DebugError("every guest has stopped: nothing runs any more "
+                             "(reverse-step or reverse-continue go back)")
         if self.ended:
             raise DebugError(f"the program is not running: {self.ended.message or 'it ended'}"
                              + (" (reverse-step or reverse-continue go back)"
@@ -882,18 +885,26 @@ class Session:
                 return Event(Why.CAUGHT, trap=trap, breakpoint=covering[0].number), traps
         return event, traps + fresh
 
-    def _watch_hit(self) -> WatchHit | None:
-        e = self.core.exit
+    def watch_number(self, e) -> int | None:
+        """The watchpoint the core's watch exit e is for."""
         for wp in self.watchpoints.values():
             if wp.paddr < e.addr + e.size and e.addr < wp.paddr + wp.length and \
                     (wp.kind & (Watch.WRITE if e.is_write else Watch.READ)):
-                wp.hits += 1
-                new = self._host_bytes(wp.paddr, wp.length)
-                hit = WatchHit(wp.number, e.tval, e.addr, e.size, bool(e.is_write), e.data,
-                               e.epc, wp.old, new)
-                wp.old = new
-                return hit
+                return wp.number
         return None
+
+    def _watch_hit(self) -> WatchHit | None:
+        e = self.core.exit
+        number = self.watch_number(e)
+        if number is None:
+            return None
+        wp = self.watchpoints[number]
+        wp.hits += 1
+        new = self._host_bytes(wp.paddr, wp.length)
+        hit = WatchHit(wp.number, e.tval, e.addr, e.size, bool(e.is_write), e.data, e.epc,
+                       wp.old, new)
+        wp.old = new
+        return hit
 
     def _stopped(self, event: Event) -> None:
         if self._whose != self._focus_name():       # another guest: nothing to compare
@@ -1013,11 +1024,11 @@ class Session:
 
     # ---- going back
 
+    @property
+    def reversible(self) -> bool:
+        return self.timeline is not None or self.hv is not None
+
     def _need_timeline(self) -> Timeline:
-        if self.hv:
-            raise DebugError("reverse execution is not available in hv mode: going back "
-                             "would need the hypervisor's own state saved beside the "
-                             "core's (`history` shows each guest's last exits)")
         if self.timeline is None:
             raise DebugError("reverse execution is off for this session")
         return self.timeline
@@ -1056,9 +1067,11 @@ class Session:
             wp.old = self._host_bytes(wp.paddr, wp.length)
 
     def reverse_step(self, count: int = 1) -> Event:
-        timeline = self._need_timeline()
         if count < 1:
             raise DebugError("the count must be at least 1")
+        if self.hv:
+            return self._hv_back(self.hv.reverse_step(count))
+        timeline = self._need_timeline()
         now = self.core.steps
         if now <= timeline.first:
             raise DebugError("already at the start of the recording: nothing to go back to")
@@ -1072,6 +1085,8 @@ class Session:
     def reverse_continue(self) -> Event:
         """Back to the most recent earlier stop: a breakpoint, a watchpoint or a
         caught trap; else to the start of the recording."""
+        if self.hv:
+            return self._hv_back(self.hv.reverse_continue())
         timeline = self._need_timeline()
         now = self.core.steps
         if now <= timeline.first:
@@ -1088,6 +1103,14 @@ class Session:
         self._goto(timeline.first)
         event = Event(Why.REVERSE_START, "no earlier breakpoint, watchpoint or caught trap: "
                       "at the start of the recording")
+        self._stopped(event)
+        return event
+
+    def _hv_back(self, event: Event) -> Event:
+        """A stop of the hypervisor in the past: it runs again from there."""
+        self.ended = None
+        for wp in self.watchpoints.values():
+            wp.old = self._host_bytes(wp.paddr, wp.length)
         self._stopped(event)
         return event
 

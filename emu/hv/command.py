@@ -149,7 +149,8 @@ def hv(guests, mem, quantum, share, max_insns, console_dir, inputs, stats, json_
     except (EmuError, OSError) as error:
         raise click.ClickException(str(error)) from None
     if debugging:
-        _debug(machine, script, batch, gdb_port)
+        machine = _debug(machine, script, batch, gdb_port)
+        _report(machine, stats, json_path, exit_status(machine))
         return
     interrupted = False
     try:
@@ -159,16 +160,14 @@ def hv(guests, mem, quantum, share, max_insns, console_dir, inputs, stats, json_
     status = STATUS_INTERRUPTED if interrupted else exit_status(machine)
     for guest in machine.guests:
         click.echo(summary_line(guest), err=True)
-    if stats:
-        for guest in machine.guests:
-            click.echo("\n" + perf_kvm_report(guest.name, guest.stats, guest.hart.steps), err=True)
-    if json_path:
-        _write_json(json_path, machine, status)
+    _report(machine, stats, json_path, status)
     sys.exit(status)
 
 
-def _debug(machine: Hypervisor, script: Path | None, batch: bool, port: int | None) -> None:
-    """--debug (the REPL) or --gdb (the stub) over the hypervisor."""
+def _debug(machine: Hypervisor, script: Path | None, batch: bool,
+           port: int | None) -> Hypervisor:
+    """--debug (the REPL) or --gdb (the stub) over the hypervisor; returns the
+    hypervisor as the session left it (going back in time replaces it)."""
     from emu.debug.command import interact, read_script, serve_gdb
     from emu.debug.hvtarget import HvTarget
     from emu.debug.session import Session
@@ -182,6 +181,17 @@ def _debug(machine: Hypervisor, script: Path | None, batch: bool, port: int | No
             serve_gdb(session, port)
     finally:
         target.close()
+    return target.hv
+
+
+def _report(machine: Hypervisor, stats: bool, json_path: Path | None, status: int) -> None:
+    """--stats and --json, at the end of the run (or of the debugging session: the
+    numbers are then those of the run as far as it went)."""
+    if stats:
+        for guest in machine.guests:
+            click.echo("\n" + perf_kvm_report(guest.name, guest.stats, guest.hart.steps), err=True)
+    if json_path:
+        _write_json(json_path, machine, status)
 
 
 def _weight(text: str) -> int:

@@ -100,23 +100,31 @@ class GuestConfig:
 
 class GuestConsole:
     """A guest's console: kept whole (for tests and --json), written raw to its log,
-    and to the shared output line by line, each line prefixed `[NAME] `."""
+    and to the shared output line by line, each line prefixed `[NAME] `.
+
+    `shown` is for the debugger, which goes back in time by running the past again
+    on a fresh hypervisor (emu/debug/hvtarget.py): the first `shown` bytes were
+    already shown, to the output and the log, by the run it replaced, so they are
+    not shown twice (runs are deterministic: they are the same bytes)."""
 
     def __init__(self, name: str, out: BinaryIO | None, log: BinaryIO | None = None):
         self.prefix = f"[{name}] ".encode()
         self.out, self.log = out, log
         self.data = bytearray()
+        self.shown = 0
         self._line = bytearray()
 
     def write(self, data: bytes) -> None:
+        start = len(self.data)
         self.data += data
         if self.log:
-            self.log.write(data)
+            self.log.write(data[max(0, self.shown - start):])
         self._line += data
         while b"\n" in self._line:
             line, _, rest = self._line.partition(b"\n")
-            self._emit(line)
             self._line = bytearray(rest)
+            if len(self.data) - len(rest) > self.shown:    # the line ends past what was shown
+                self._emit(line)
 
     def _emit(self, line: bytes) -> None:
         if self.out:
@@ -124,7 +132,7 @@ class GuestConsole:
             self.out.flush()
 
     def close(self) -> None:
-        if self._line:
+        if self._line and len(self.data) > self.shown:
             self._emit(bytes(self._line))
             self._line.clear()
         if self.log:
@@ -239,7 +247,7 @@ class Hypervisor(ExitHandlers):
                  trace: Callable[[str], None] | None = None):
         if not configs:
             raise ConfigError("no guests to run")
-        self.max_insns = max_insns
+        self.configs, self.quantum, self.max_insns = list(configs), quantum, max_insns
         self.trace = trace
         self.scheduler = self.scheduler_class(quantum)
         self.idle = 0                   # host instructions skipped with every guest blocked
@@ -297,6 +305,12 @@ class Hypervisor(ExitHandlers):
 
     def guest(self, name: str) -> Guest:
         return next(g for g in self.guests if g.name == name)
+
+    def fresh(self) -> Hypervisor:
+        """A new hypervisor of the same class, guests and options, at the start and
+        silent (no output, log or trace): the debugger runs the past again on it.
+        A subclass whose __init__ takes other arguments overrides this."""
+        return type(self)(self.configs, quantum=self.quantum, max_insns=self.max_insns)
 
     # ---- the run
 
