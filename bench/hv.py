@@ -137,8 +137,11 @@ def exit_cost_us(runs: int) -> tuple[float, int]:
 def many_guests(runs: int, quick: bool) -> dict:
     iters = WORKLOADS["crc32"][1] // (5 if quick else 1)
     image = _program("crc32", iters)
-    one = statistics.median(run_hv([image], MANY_MEM)[0] for _ in range(runs))
-    many, _ = run_hv([image] * MANY, MANY_MEM)
+    ones, manys = [], []
+    for _ in range(runs):           # interleaved, as median_runs does
+        ones.append(run_hv([image], MANY_MEM)[0])
+        manys.append(run_hv([image] * MANY, MANY_MEM)[0])
+    one, many = statistics.median(ones), statistics.median(manys)
     return {"one_s": one, "many_s": many, "guests": MANY, "mem": MANY_MEM,
             "many_over_one": many / (MANY * one)}
 
