@@ -282,7 +282,9 @@ class Core:
         if mapping == ffi.NULL:
             return []
         data = bytes(ffi.buffer(mapping, self.ram_size >> 12))
-        return [i for i in range(len(data)) if data[i]] if data.count(0) != len(data) else []
+        if data.count(0) == len(data):      # nothing written, the usual case: at C speed
+            return []
+        return [i for i, written in enumerate(data) if written]
 
     def dirty_clear(self) -> None:
         lib.emu_dirty_clear(self._m)
