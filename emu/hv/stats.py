@@ -35,7 +35,10 @@ class GuestStats:
     shadow_recycles: int = 0
 
     def record(self, reason: str, instruction: str | None, ns: int, guest_insn: bool) -> None:
-        self.exits.setdefault(reason, ExitCount()).add(ns)
+        count = self.exits.get(reason)
+        if count is None:
+            count = self.exits[reason] = ExitCount()
+        count.add(ns)
         if instruction:
             self.by_instruction[instruction] += 1
         if guest_insn:
