@@ -45,7 +45,7 @@ class BuildError(RuntimeError):
 
 
 def have_binutils() -> bool:
-    """True when the assembler and linker are on PATH (fixtures skip otherwise)."""
+    """True when the assembler and linker are on PATH (the binutils fixture fails otherwise)."""
     return all(shutil.which(tool) for tool in (AS, LD))
 
 

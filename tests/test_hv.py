@@ -19,6 +19,7 @@ from emu.hv import Action, EndReason, GuestState, Hypervisor, Outcome, hyperviso
 from emu.options import load_program
 from emu.hv.memory import PTE_R, PTE_V, PTE_W, PTE_X
 from tests.hvkit import KERNEL, assemble, bare_state, diff, hv_state, kernel, run_hv
+from tests.test_guests import GUESTS as SAMPLE_GUESTS, build_guest
 
 REPO = Path(__file__).resolve().parent.parent
 GUESTS = REPO / "programs" / "guests"
@@ -28,18 +29,13 @@ TOUCH_BOARD_DEVICES = {"adv-probe", "adv-mcsr"}
 SPINNERS = {"adv-spin"}
 
 
-def sample_guests() -> list[Path]:
-    """Each sample guest kernel: its source, or for the C guest its built ELF."""
-    found = []
-    for folder in sorted(GUESTS.glob("*/")):
-        source = folder / f"{folder.name}.S"
-        elf = REPO / "build" / "guests" / f"{folder.name}.elf"
-        if any(folder.glob("*.c")):
-            if elf.exists():
-                found.append(elf)
-        elif source.exists():
-            found.append(source)
-    return found
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory) -> dict:
+    """Each equivalent sample guest's program, built as programs/Makefile builds it
+    (the C guest too: the list of samples never depends on what was built before)."""
+    directory = tmp_path_factory.mktemp("samples")
+    return {name: load_program(build_guest(name, directory / f"{name}.elf"))
+            for name in EQUIVALENT_SAMPLES}
 
 
 def assert_equivalent(program, guest, **bare_options) -> None:
@@ -49,22 +45,22 @@ def assert_equivalent(program, guest, **bare_options) -> None:
 
 # ---- equivalence: the sample guest kernels ----
 
-EQUIVALENT_SAMPLES = [p for p in sample_guests()
-                      if p.parent.name not in TOUCH_BOARD_DEVICES | SPINNERS]
+EQUIVALENT_SAMPLES = [name for name in SAMPLE_GUESTS
+                      if name not in TOUCH_BOARD_DEVICES | SPINNERS]
 
 
-@pytest.mark.parametrize("path", EQUIVALENT_SAMPLES, ids=lambda p: p.stem)
-def test_sample_guest_alone_equals_bare_run(path):
-    program = load_program(path)
+@pytest.mark.parametrize("name", EQUIVALENT_SAMPLES)
+def test_sample_guest_alone_equals_bare_run(name, samples):
+    program = samples[name]
     hv = run_hv([program])
     assert hv.guests[0].end.reason is EndReason.SHUTDOWN
     assert_equivalent(program, hv.guests[0], max_insns=50_000_000)
 
 
-def test_sample_guests_side_by_side_each_equal_their_bare_runs():
+def test_sample_guests_side_by_side_each_equal_their_bare_runs(samples):
     """All the samples at once with a small odd quantum, so that every guest is
     switched out in the middle of everything it does."""
-    programs = [load_program(p) for p in EQUIVALENT_SAMPLES]
+    programs = list(samples.values())
     hv = run_hv(programs, quantum=997)
     for program, guest in zip(programs, hv.guests):
         assert guest.stats.switches > 1 or guest.hart.steps < 997
@@ -573,8 +569,6 @@ def test_no_guest_reaches_another_guests_memory():
     assert_equivalent(scanner, hv.guests[1])
 
 
-@pytest.mark.skipif(not (GUESTS / "adv-spin" / "adv-spin.S").exists(),
-                    reason="adversarial guests not yet written")
 def test_a_guest_that_spins_forever_does_not_keep_the_others_waiting():
     spin = load_program(GUESTS / "adv-spin" / "adv-spin.S")
     hello = load_program(GUESTS / "hello" / "hello.S")
@@ -589,10 +583,7 @@ def test_a_guest_that_spins_forever_does_not_keep_the_others_waiting():
 
 @pytest.mark.parametrize("name", sorted(TOUCH_BOARD_DEVICES | {"adv-secret"}))
 def test_adversarial_guests_are_contained(name):
-    folder = GUESTS / name
-    if not (folder / f"{name}.S").exists():
-        pytest.skip(f"{name} not yet written")
-    adversary = load_program(folder / f"{name}.S")
+    adversary = load_program(GUESTS / name / f"{name}.S")
     hello = load_program(GUESTS / "hello" / "hello.S")
     hv = run_hv([hello, adversary, hello], quantum=1000, max_insns=50_000_000)
     for guest in hv.guests:
