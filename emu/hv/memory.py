@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import enum
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from emu.core import RAM_BASE, Access, Core, Priv
 from emu.hv.vcpu import SATP_SV32, VirtualHart
@@ -79,15 +79,14 @@ class Fault(enum.Enum):
     DEVICE = "mmio"               # the guest-physical address is a device: emulate the access
 
 
-@dataclass(frozen=True)
-class FaultResult:
+# Made on every page-fault exit: named tuples, as emulate.py's Trap and Action.
+class FaultResult(NamedTuple):
     kind: Fault
     cause: int = 0                # GUEST: the exception the guest receives (stval = va)
     gpa: int = 0                  # DEVICE: the guest-physical address
 
 
-@dataclass(frozen=True)
-class Walk:
+class Walk(NamedTuple):
     """A successful walk of the guest's table: the guest-physical address, the leaf
     PTE (after A/D were set) and its level (1: a 4 MiB megapage)."""
     gpa: int
