@@ -1,6 +1,6 @@
-"""The command line: `emu run`, `emu asm`, `emu disasm`, `emu hv`, `emu debug` and
-`emu gdbserver`. The guest's console goes to stdout and nothing else does; emu's own
-messages go to stderr. User errors are one clear message and a non-zero status."""
+"""The command line: `emu run`, `emu asm`, `emu disasm`, `emu hv`, `emu debug`,
+`emu gdbserver` and `emu lab`. The guest's console goes to stdout and nothing else
+does; emu's own messages go to stderr. User errors are one clear message and a non-zero status."""
 from __future__ import annotations
 
 import importlib
@@ -51,6 +51,7 @@ class LazyGroup(click.Group):
     "hv": "emu.hv.command:hv",
     "debug": "emu.debug.command:debug_command",
     "gdbserver": "emu.debug.command:gdbserver_command",
+    "lab": "emu.labs.command:lab",
 })
 @click.version_option(package_name="emu")
 def main():

@@ -78,10 +78,11 @@ def asm(ctx, source, output, base, ttext, defsym, include_dirs, listing):
         sys.stdout.write(result.listing)
 
 
-def load_source(path: str | Path, base: int = DEFAULT_BASE) -> Program:
+def load_source(path: str | Path, base: int = DEFAULT_BASE,
+                include_dirs: tuple[Path, ...] = ()) -> Program:
     """Assemble a source file in memory into what `emu run` loads from an ELF:
     one segment per non-empty section, the entry, the symbols."""
-    result = assemble(path, base)
+    result = assemble(path, base, include_dirs=include_dirs)
     segments = [Segment(s.addr, s.data, s.size) for s in result.sections if s.size]
     return Program(str(path), result.entry, segments,
                    {s.name: s.value for s in result.symbols},

@@ -31,7 +31,7 @@ from typing import BinaryIO, Callable, Iterator, NamedTuple, Sequence
 from emu.core import RAM_BASE, Core, Exit, Priv, ffi
 from emu.disasm import disassemble
 from emu.elf import Program
-from emu.errors import ConfigError, CoreError, ProgramError
+from emu.errors import ConfigError, CoreError, ProgramError, describe_error
 from emu.hv.devices import Device, Uart
 from emu.hv.emulate import Action, ExitHandlers, Outcome, Trap, describe
 from emu.hv.memory import MEGAPAGE, PAGE_SIZE, GuestRam, ShadowPager
@@ -482,7 +482,7 @@ class Hypervisor(ExitHandlers):
             except (Exception, CoreError) as error:     # a bug in a handler stops one guest
                 action = Action(Outcome.STOP, "hypervisor error", message=(
                     f"the hypervisor failed handling {cause_name(trap.cause)} at pc "
-                    f"{trap.pc:#010x}: {type(error).__name__}: {error}"))
+                    f"{trap.pc:#010x}: {describe_error(error)}"))
         self.apply(guest, trap, action)
         if self.monitor:            # the debugger's history; nothing to pay without one
             guest.exit_log.append(ExitRecord(self.clock, guest.hart.steps, trap, action))
