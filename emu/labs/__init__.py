@@ -29,6 +29,7 @@ __all__ = ["Check", "CheckFailed", "Lab", "LabError", "LabSpec", "Work", "all_la
 LABS_DIR = Path(__file__).parent
 FOLDER = re.compile(r"(\d\d)-([a-z0-9]+(?:-[a-z0-9]+)*)")
 DEFAULT_TIMEOUT = 60            # seconds of wall-clock time for one check
+DEFAULT_MEMORY = 2 << 30        # bytes of address space for one check's process
 
 
 class LabError(EmuError):
@@ -43,6 +44,7 @@ class Check:
     points: float
     run: Callable[[Work], str | None]
     timeout: float = DEFAULT_TIMEOUT
+    memory: int = DEFAULT_MEMORY
 
     @property
     def title(self) -> str:
@@ -50,11 +52,11 @@ class Check:
         return doc.splitlines()[0].rstrip(".")
 
 
-def check(points: float, timeout: float = DEFAULT_TIMEOUT):
-    """Mark a function of a checks.py as a check worth `points`; its docstring's
-    first line is what the student reads."""
+def check(points: float, timeout: float = DEFAULT_TIMEOUT, memory: int = DEFAULT_MEMORY):
+    """Mark a function of a checks.py as a check worth `points`, given `timeout`
+    seconds and `memory` bytes; its docstring's first line is what the student reads."""
     def mark(function):
-        function.lab_check = Check(function.__name__, points, function, timeout)
+        function.lab_check = Check(function.__name__, points, function, timeout, memory)
         return function
     return mark
 
@@ -105,7 +107,7 @@ class Lab:
 def lab_dirs() -> list[Path]:
     """The folders that hold labs: the package's, then EMU_LAB_PATH's (an
     instructor's own labs; a later folder's lab NN replaces an earlier one's)."""
-    extra = [Path(p) for p in os.environ.get("EMU_LAB_PATH", "").split(os.pathsep) if p]
+    extra = [Path(p).resolve() for p in os.environ.get("EMU_LAB_PATH", "").split(os.pathsep) if p]
     return [LABS_DIR, *extra]
 
 

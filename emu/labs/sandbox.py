@@ -34,7 +34,6 @@ from pathlib import Path
 from emu.labs import Check, Lab, LabError, load_lab
 from emu.labs.work import CheckFailed, LabStub, Work, student_error
 
-MEMORY_LIMIT = 2 << 30          # bytes a check's process may map
 FILE_LIMIT = 64 << 20           # bytes in any one file it writes
 OUTPUT_LIMIT = 8192             # bytes of its output kept for the report
 STUDENT_FILE_LIMIT = 4 << 20    # a student's file larger than this is not copied
@@ -62,20 +61,20 @@ class Result:
 
 # ---- the parent's side
 
-def run_check(lab: Lab, check: Check, student_dir: Path, memory: int = MEMORY_LIMIT) -> Result:
+def run_check(lab: Lab, check: Check, student_dir: Path) -> Result:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="emu-lab-") as tmp:
         work = Path(tmp) / "work"
         copy_student_files(student_dir, work)
         verdict, output = Path(tmp) / "verdict.json", Path(tmp) / "output"
         with output.open("w+b") as out:
-            how = _supervise(lab, check, work, verdict, out, memory)
+            how = _supervise(lab, check, work, verdict, out)
             out.seek(0)
             printed = out.read(OUTPUT_LIMIT + 1)
         text = printed[:OUTPUT_LIMIT].decode("utf-8", "replace")
         if len(printed) > OUTPUT_LIMIT:
             text += "\n[... more output cut]"
-        result = _verdict(check, verdict, how, text, memory)
+        result = _verdict(check, verdict, how, text)
     result.seconds = time.monotonic() - started
     return result
 
@@ -98,7 +97,7 @@ def _under_asan() -> bool:
     return "libasan" in os.environ.get("LD_PRELOAD", "")
 
 
-def _supervise(lab: Lab, check: Check, work: Path, verdict: Path, out, memory: int) -> str:
+def _supervise(lab: Lab, check: Check, work: Path, verdict: Path, out) -> str:
     """Run the child; "done", "timeout" or "memory"."""
     limit_space = not _under_asan()
 
@@ -108,11 +107,14 @@ def _supervise(lab: Lab, check: Check, work: Path, verdict: Path, out, memory: i
         resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if limit_space:
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+            resource.setrlimit(resource.RLIMIT_AS, (check.memory, check.memory))
 
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0",
                PYTHONPATH=os.pathsep.join(filter(None, [str(EMU_ROOT),
                                                         os.environ.get("PYTHONPATH")])))
+    if not limit_space:     # a huge allocation is a MemoryError there too, not an abort
+        env["ASAN_OPTIONS"] = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"),
+                                                     "allocator_may_return_null=1"]))
     command = [sys.executable, "-m", "emu.labs.sandbox", str(lab.path), check.name, str(work),
                str(verdict)]
     child = subprocess.Popen(command, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=out,
@@ -124,7 +126,7 @@ def _supervise(lab: Lab, check: Check, work: Path, verdict: Path, out, memory: i
             if time.monotonic() > deadline:
                 how = "timeout"
                 break
-            if not limit_space and _resident(child.pid) > memory:
+            if not limit_space and _resident(child.pid) > check.memory:
                 how = "memory"
                 break
             time.sleep(POLL)
@@ -145,12 +147,12 @@ def _resident(pid: int) -> int:
     return pages * os.sysconf("SC_PAGE_SIZE")
 
 
-def _verdict(check: Check, verdict: Path, how: str, output: str, memory: int) -> Result:
+def _verdict(check: Check, verdict: Path, how: str, output: str) -> Result:
     if how == "timeout":
         return Result(check, False, f"did not finish in {check.timeout:g} s: an endless loop, "
                       "or a guest that never ends?", output=output)
     if how == "memory":
-        return Result(check, False, f"used more than {memory >> 20} MiB of memory",
+        return Result(check, False, f"used more than {check.memory >> 20} MiB of memory",
                       output=output)
     try:
         data = json.loads(verdict.read_text())
