@@ -300,6 +300,34 @@ end:
     compare(source)
 
 
+def test_irp_and_irpc_inside_a_macro_as_gnu_as_expands_them(tmp_path, binutils):
+    source = write(tmp_path, """
+.macro SAVE_ALL_BUT base
+    .irp n, 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    .if \\n - \\base
+    sw x\\n, \\n * 4(x\\base)
+    .endif
+    .endr
+.endm
+    .text
+    .globl _start
+_start:
+    SAVE_ALL_BUT 31
+    .irpc c, 135
+    addi a\\c, a\\c, \\c
+    .endr
+    .irp reg
+    nop \\reg
+    .endr
+    .irp x, t0, t1
+    .irp y, 1, 2
+    addi \\x, \\x, \\y
+    .endr
+    .endr
+""")
+    compare(source)
+
+
 def test_macros_rept_conditionals_include(tmp_path, binutils):
     write(tmp_path, """
     .equ INCLUDED, 1

@@ -111,12 +111,14 @@ class Statement:
 
 @dataclass
 class _Collect:
-    kind: str               # "macro" or "rept"
+    kind: str               # "macro", or "rept" for .rept, .irp and .irpc
     location: Location
     depth: int = 1
     body: list[Location] = field(default_factory=list)
     macro: Macro | None = None
     count: int = 0
+    param: str = ""         # .irp and .irpc: the body is repeated with \param
+    values: tuple[str, ...] = ()    # replaced by each of these in turn
 
 
 @dataclass
@@ -373,9 +375,12 @@ class Assembler:
                     self.macros[collect.macro.name] = collect.macro
                 else:
                     where = (collect.location.where(),) + collect.location.expanded_from
-                    for _ in range(collect.count):
+                    pattern = re.compile(re.escape("\\" + collect.param) + r"(?![\w$])")
+                    for value in collect.values or [None] * collect.count:
                         for body_line in collect.body:
-                            self._expand_line(body_line.text, body_line, where)
+                            text = body_line.text if value is None else \
+                                pattern.sub(lambda _: value, body_line.text)
+                            self._expand_line(text, body_line, where)
                 return
         collect.body.append(location)
 
@@ -735,12 +740,14 @@ class Assembler:
         elif name in (".endm", ".endmacro"):
             raise StatementError(name_column, f"{name} without .macro")
         elif name == ".endr":
-            raise StatementError(name_column, ".endr without .rept")
+            raise StatementError(name_column, ".endr without .rept, .irp or .irpc")
         elif name == ".purgem":
             self.macros.pop(args.strip().lower(), None)
         elif name == ".rept":
             count = self.constant(args, column, ".rept's count")
             self.collect = _Collect("rept", self.location, count=max(count, 0))
+        elif name in (".irp", ".irpc"):
+            self.collect = self._irp(name, args, column)
         elif name == ".error":
             message = args.strip()
             if message.startswith('"'):
@@ -750,6 +757,19 @@ class Assembler:
             self.stopped = True
         else:
             raise StatementError(name_column, f"unknown directive {name}")
+
+    def _irp(self, name: str, args: str, column: int) -> _Collect:
+        """.irp PARAM, V1, V2...: the body once per value, with \\PARAM replaced by
+        it; .irpc PARAM, CHARS: once per character (GNU as, "Irp" and "Irpc")."""
+        param, _, rest = args.partition(",")
+        param = param.strip()
+        if not re.fullmatch(r"[A-Za-z_][\w$]*", param):
+            raise StatementError(column, f"{name} needs a parameter name, then its values")
+        if name == ".irpc":
+            values = tuple(rest.strip()) or ("",)
+        else:
+            values = tuple(v.strip() for v in rest.split(",")) if rest.strip() else ("",)
+        return _Collect("rept", self.location, param=param, values=values)
 
     def option(self, text: str, column: int) -> None:
         word = text.split(",")[0].strip().lower()
