@@ -13,7 +13,7 @@ from typing import Callable
 from emu.core import Access, Core, Exit
 from emu.elf import Program
 from emu.errors import CoreError, ProgramError
-from emu.isa import CSRS, cause_name
+from emu.isa import CSRS, DEFAULT_ISA, cause_name, isa_named
 from emu.platform import DEFAULT_RAM, RAM_BASE, Console, htif_command
 from emu.sbi import Firmware
 
@@ -38,16 +38,20 @@ class Stop:
 
 @dataclass
 class Machine:
-    """One hart on the board, with `mem` bytes of RAM at 0x80000000."""
+    """One hart on the board, with `mem` bytes of RAM at 0x80000000, that runs the
+    ISA `isa` names (emu.isa.ISAS: rv32ima, or rv32ia without M)."""
     mem: int = DEFAULT_RAM
     console: Console = field(default_factory=lambda: Console.from_stdio(b""))
+    isa: str = DEFAULT_ISA
     core: Core = field(init=False)
     program: Program | None = field(init=False, default=None)
     firmware: Firmware | None = field(init=False, default=None)
     _stop: Stop | None = field(init=False, default=None)
 
     def __post_init__(self):
+        misa = isa_named(self.isa).misa
         self.core = Core(self.mem)
+        self.core.set_misa(misa)
         self._on_exit: dict[Exit, Callable[[], Stop | None]] = {
             Exit.BUDGET: lambda: None,
             Exit.OUTPUT: lambda: None,
