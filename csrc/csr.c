@@ -23,10 +23,6 @@ enum {
     CSR_MCONFIGPTR = 0xF15,
 };
 
-/* misa: MXL = 1 (32-bit) and the extensions A, I, M, S, U. */
-#define MISA_VALUE (0x40000000u | 1u << ('A' - 'A') | 1u << ('I' - 'A') | \
-                    1u << ('M' - 'A') | 1u << ('S' - 'A') | 1u << ('U' - 'A'))
-
 #define MSTATUS_WRITABLE (MSTATUS_SIE | MSTATUS_MIE | MSTATUS_SPIE | MSTATUS_MPIE | \
                           MSTATUS_SPP | MSTATUS_MPP | MSTATUS_MPRV | MSTATUS_SUM | \
                           MSTATUS_MXR | MSTATUS_TVM | MSTATUS_TW | MSTATUS_TSR)
@@ -176,7 +172,7 @@ int csr_read(emu_t *m, uint32_t csr, uint32_t *value)
     case CSR_STVAL:      *value = m->stval; break;
     case CSR_SATP:       *value = m->satp; break;
     case CSR_MSTATUS:    *value = m->mstatus; break;
-    case CSR_MISA:       *value = MISA_VALUE; break;
+    case CSR_MISA:       *value = m->misa; break;     /* the host's (emu_set_misa) */
     case CSR_MEDELEG:    *value = m->medeleg; break;
     case CSR_MIDELEG:    *value = m->mideleg; break;
     case CSR_MIE:        *value = m->mie; break;

@@ -2,13 +2,14 @@
  * opcode map; privileged spec 1.12 table 9.1), and the cache of decoded pages
  * keyed by physical address, with what keeps it true to RAM.
  *
- * Every word is decoded here and nowhere else: a word outside the subset becomes
- * an ILLEGAL op, raised when (if) it runs. The cache never holds a stale op:
- * every write into a page that has ops (a guest store, an AMO or SC, the Sv32
- * walk setting A and D, the host through emu_phys_write or the HTIF answer)
- * undoes the ops of the words written and of the block that runs into them, and
- * guest stores to such pages always take the slow path (they never enter the
- * store TLB) so that they are seen. FENCE.I undoes every op. */
+ * Every word is decoded here and nowhere else: a word outside the subset, or in
+ * an extension the machine's misa leaves out, becomes an ILLEGAL op, raised when
+ * (if) it runs. The cache never holds a stale op: every write into a page that
+ * has ops (a guest store, an AMO or SC, the Sv32 walk setting A and D, the host
+ * through emu_phys_write or the HTIF answer) undoes the ops of the words written
+ * and of the block that runs into them, and guest stores to such pages always
+ * take the slow path (they never enter the store TLB) so that they are seen.
+ * FENCE.I and a new misa undo every op. */
 #include <stdlib.h>
 
 #include "hart.h"
@@ -57,7 +58,12 @@ enum {
 static const uint8_t ends_block[OP_KINDS] = { FOR_EACH_OP(OP_ENDS) };
 #undef OP_ENDS
 
-static uint8_t decode_op(uint32_t insn)
+/* The kind of op insn is on a hart with the extensions of misa. An extension
+ * misa leaves out has no instructions: its encodings are illegal, as on a hart
+ * without it (unprivileged spec 20191213 chapters 7 and 8, M and A; privileged
+ * spec 1.12 section 3.1.1). Decided here, once per word, the check costs the
+ * interpreter nothing. */
+static uint8_t decode_op(uint32_t insn, uint32_t misa)
 {
     static const uint8_t branch[8] = {
         K_BEQ, K_BNE, K_ILLEGAL, K_ILLEGAL, K_BLT, K_BGE, K_BLTU, K_BGEU,
@@ -96,12 +102,12 @@ static uint8_t decode_op(uint32_t insn)
     case OP_OP:
         switch (FUNCT7) {
         case 0x00: return op[FUNCT3];
-        case 0x01: return muldiv[FUNCT3];
+        case 0x01: return misa & MISA_M ? muldiv[FUNCT3] : K_ILLEGAL;
         case 0x20: return FUNCT3 == 0 ? K_SUB : FUNCT3 == 5 ? K_SRA : K_ILLEGAL;
         default:   return K_ILLEGAL;
         }
     case OP_AMO:
-        if (FUNCT3 != 2)
+        if (FUNCT3 != 2 || !(misa & MISA_A))
             return K_ILLEGAL;
         switch (insn >> 27) {
         case AMO_LR:   return RS2_NUM == 0 ? K_LR_W : K_ILLEGAL;
@@ -153,9 +159,9 @@ static uint32_t decode_imm(uint32_t insn, uint8_t kind)
 
 /* The op for insn at ops[index] of its page. A jump or taken branch whose target
  * is an aligned address in the same page knows that target's op. */
-static void decode(op_t *op, uint32_t insn, uint32_t index)
+static void decode(op_t *op, uint32_t insn, uint32_t index, uint32_t misa)
 {
-    uint8_t kind = decode_op(insn);
+    uint8_t kind = decode_op(insn, misa);
     uint32_t imm = decode_imm(insn, kind);
     uint32_t offset = index * 4 + imm;      /* from the page's start, modulo 2^32 */
     int jumps = kind == K_JAL || (kind >= K_BEQ && kind <= K_BGEU);
@@ -174,23 +180,24 @@ static uint32_t word_at(const code_page_t *page, uint32_t index)
 }
 
 /* A conditional branch to the instruction after next, over an ALU op, is run as
- * one op with it (exec.c's SKIP). */
-static void fuse(op_t *op, const code_page_t *page, uint32_t index)
+ * one op with it (exec.c's SKIP). Under the same misa: an M instruction is no
+ * ALU op on a hart without M, and must trap when it runs. */
+static void fuse(op_t *op, const code_page_t *page, uint32_t index, uint32_t misa)
 {
     if (op->kind >= K_BEQ && op->kind <= K_BGEU && op->imm == 8 && index + 1 < OPS_PER_PAGE &&
-        alu_op[decode_op(word_at(page, index + 1))])
+        alu_op[decode_op(word_at(page, index + 1), misa)])
         op->kind = op->kind - K_BEQ + K_BEQ_SKIP;
 }
 
 /* Decode from ops[first] to the end of its block: up to an op that ends one, the
  * end of the page, or an op already decoded (whose count is then carried back). */
-void decode_block(code_page_t *page, uint32_t first)
+void decode_block(const emu_t *m, code_page_t *page, uint32_t first)
 {
     op_t *ops = page->ops;
     uint32_t i = first;
     for (;;) {
-        decode(&ops[i], word_at(page, i), i);
-        fuse(&ops[i], page, i);
+        decode(&ops[i], word_at(page, i), i, m->misa);
+        fuse(&ops[i], page, i, m->misa);
         if (ends_block[ops[i].kind] || i == OPS_PER_PAGE - 1) {
             ops[i].count = 1;
             break;
@@ -266,7 +273,8 @@ void code_written(emu_t *m, uint64_t pa, uint32_t len)
     }
 }
 
-/* FENCE.I: every op is decoded again from RAM when it next runs. */
+/* FENCE.I, a new misa, a loaded state: every op is decoded again from RAM when
+ * it next runs. */
 void code_changed(emu_t *m)
 {
     for (code_page_t *page = m->code_pages; page; page = page->next)

@@ -5,10 +5,11 @@
  * macros with arguments. Include it through hart.h, never directly.
  *
  * The core is the hardware: one RV32IMA hart with M/S/U privilege and Sv32, RAM,
- * and the fast devices (CLINT, UART, test finisher, HTIF). emu_run() executes until
- * something needs software and returns an exit, as KVM_RUN does. */
+ * and the fast devices (CLINT, UART, test finisher, HTIF); the host may leave out
+ * M or A (emu_set_misa). emu_run() executes until something needs software and
+ * returns an exit, as KVM_RUN does. */
 
-#define EMU_CORE_VERSION 3
+#define EMU_CORE_VERSION 4
 
 /* Why emu_run() returned (emu_exit.reason). */
 #define EMU_EXIT_BUDGET     0   /* the instruction budget is spent */
@@ -125,6 +126,13 @@ int emu_translate(emu_t *m, uint32_t vaddr, int access, uint64_t *paddr);
 /* The host owns M-mode: every trap to M becomes an EMU_EXIT_TRAP. */
 void emu_set_host_mmode(emu_t *m, int on);
 
+/* The ISA, as misa reads it (privileged spec 1.12 section 3.1.1): MXL = 1 and
+ * the extension bits. I, S and U are required; A and M may be left out, and their
+ * instructions are then illegal. The default is all five, 0x40141101. Software
+ * cannot change it (writes to misa are ignored); a loaded state keeps it. Returns
+ * -1, changing nothing, for a value the core cannot be. */
+int emu_set_misa(emu_t *m, uint32_t misa);
+
 /* Change privilege (writing hart.priv directly is not enough: the TLB follows). */
 void emu_set_priv(emu_t *m, uint32_t priv);
 
@@ -180,10 +188,10 @@ int emu_watch_remove(emu_t *m, uint32_t addr, uint32_t len, uint32_t kinds);
 void emu_watch_clear(emu_t *m);
 
 /* Checkpoints, for reverse execution. A state is everything but RAM and the
- * host's settings (breakpoints, watchpoints, catches, MMIO ranges): registers,
- * CSRs, clock, devices, unread UART input. RAM the host copies itself, helped by
- * a map with one byte per page, set when the page may have been written since
- * emu_dirty_clear (tracking on: emu_dirty_map is non-NULL). */
+ * host's settings (misa, breakpoints, watchpoints, catches, MMIO ranges):
+ * registers, CSRs, clock, devices, unread UART input. RAM the host copies itself,
+ * helped by a map with one byte per page, set when the page may have been written
+ * since emu_dirty_clear (tracking on: emu_dirty_map is non-NULL). */
 uint32_t emu_state_size(emu_t *m);
 uint32_t emu_state_save(emu_t *m, uint8_t *buf, uint32_t cap);
 int emu_state_load(emu_t *m, const uint8_t *buf, uint32_t len);

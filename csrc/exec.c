@@ -303,7 +303,7 @@ reenter:
 enter:
     /* op is the first of a block in a code page: count the block in if it fits. */
     if (unlikely(op->kind == K_UNDECODED))
-        decode_block((code_page_t *)(void *)ops, (uint32_t)(op - ops));
+        decode_block(m, (code_page_t *)(void *)ops, (uint32_t)(op - ops));
     if (unlikely(steps + op->count > limit))
         goto enter_carefully;
     steps += op->count;

@@ -70,6 +70,18 @@ enum {
 #define MSTATUS_TW   (1u << 21)
 #define MSTATUS_TSR  (1u << 22)
 
+/* misa (privileged spec 1.12 section 3.1.1): MXL = 1 for RV32, and one bit per
+ * extension letter. The core can be any ISA with I, S and U; A and M may be left
+ * out (emu_set_misa). */
+#define MISA_MXL_32   0x40000000u
+#define MISA_MXL_MASK 0xC0000000u
+#define MISA_EXT(letter) (1u << ((letter) - 'A'))
+#define MISA_A MISA_EXT('A')
+#define MISA_M MISA_EXT('M')
+#define MISA_REQUIRED (MISA_EXT('I') | MISA_EXT('S') | MISA_EXT('U'))
+#define MISA_OPTIONAL (MISA_A | MISA_M)
+#define MISA_DEFAULT  (MISA_MXL_32 | MISA_REQUIRED | MISA_OPTIONAL)
+
 #define SATP_MODE_SV32 0x80000000u
 #define SATP_MASK      0x803FFFFFu  /* MODE and PPN; ASIDLEN is 0 */
 
@@ -155,6 +167,8 @@ struct emu {
 
     /* The host. */
     int host_mmode;
+    uint32_t misa;                    /* the ISA, which the decoder follows: a host
+                                       * setting, read-only to software */
     mmio_range_t *mmio;
     uint32_t mmio_count;
     int mmio_answer;                  /* MMIO_* */
@@ -221,7 +235,7 @@ int page_watched(const emu_t *m, uint64_t pa, access_t access);
 void watch_check(emu_t *m, uint32_t va, uint64_t pa, int size, access_t access, uint32_t value);
 
 /* decode.c */
-void decode_block(code_page_t *page, uint32_t first);
+void decode_block(const emu_t *m, code_page_t *page, uint32_t first);
 code_page_t *code_page(emu_t *m, uint64_t pa);
 int is_code_page(const emu_t *m, uint64_t pa);
 void code_written(emu_t *m, uint64_t pa, uint32_t len);

@@ -37,6 +37,7 @@ emu_t *emu_new(uint32_t ram_size)
     }
     m->ram = ram;
     m->ram_size = ram_size;
+    m->misa = MISA_DEFAULT;
     m->code = calloc(ram_size / PAGE_SIZE, sizeof *m->code);
     if (!m->code) {
         munmap(ram, ram_size);
@@ -224,6 +225,7 @@ static void copy_host_fields(emu_t *to, const emu_t *from)
 {
     to->ram = from->ram;
     to->ram_size = from->ram_size;
+    to->misa = from->misa;
     to->tlb_now = from->tlb_now;
     to->code_tlb_now = from->code_tlb_now;
     to->code = from->code;
@@ -267,10 +269,10 @@ uint32_t emu_state_save(emu_t *m, uint8_t *buf, uint32_t cap)
 
 /* Back to a saved state. What belongs to the host rather than to the machine's
  * state stays as it is now (copy_host_fields): RAM (the host restores it), the
- * buffers the core allocated (decoded code included), breakpoints, watchpoints,
- * catches, MMIO ranges, dirty tracking. Everything cached from the state is
- * dropped: the TLBs, and every decoded op (the host may have rewritten RAM
- * before or after this call). */
+ * buffers the core allocated (decoded code included), misa, breakpoints,
+ * watchpoints, catches, MMIO ranges, dirty tracking. Everything cached from the
+ * state is dropped: the TLBs, and every decoded op (the host may have rewritten
+ * RAM before or after this call). */
 int emu_state_load(emu_t *m, const uint8_t *buf, uint32_t len)
 {
     if (len < sizeof *m)
@@ -377,6 +379,18 @@ int emu_translate(emu_t *m, uint32_t vaddr, int access, uint64_t *paddr)
 }
 
 void emu_set_host_mmode(emu_t *m, int on) { m->host_mmode = on; }
+
+int emu_set_misa(emu_t *m, uint32_t misa)
+{
+    if ((misa & MISA_MXL_MASK) != MISA_MXL_32 || (misa & MISA_REQUIRED) != MISA_REQUIRED ||
+        (misa & ~(MISA_MXL_MASK | MISA_REQUIRED | MISA_OPTIONAL)))
+        return -1;
+    if (misa != m->misa) {
+        m->misa = misa;
+        code_changed(m);    /* ops were decoded for the old ISA */
+    }
+    return 0;
+}
 
 int emu_mmio_add(emu_t *m, uint32_t base, uint32_t size)
 {

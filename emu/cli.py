@@ -16,7 +16,7 @@ from emu.elf import Program
 from emu.errors import EmuError
 from emu.isa import cause_name
 from emu.machine import Machine, Stop, StopReason
-from emu.options import input_callback, load_program, size_callback
+from emu.options import input_callback, isa_option, load_program, size_callback
 from emu.platform import Console
 
 # Exit statuses of `emu run` besides the program's own (docs/board.md).
@@ -66,6 +66,7 @@ def main():
                    "under the built-in SBI firmware.")
 @click.option("--mem", "mem", metavar="SIZE", callback=size_callback,
               help="RAM size at 0x80000000: 16M, 128MiB, 0x1000000 or bytes  [default: 128M]")
+@isa_option
 @click.option("--max-insns", type=click.IntRange(min=1), metavar="N",
               help=f"Stop after N instructions (status {STATUS_LIMIT}).")
 @click.option("--input", "data", metavar="TEXT|@FILE", callback=input_callback,
@@ -73,13 +74,13 @@ def main():
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a summary for graders: stop reason, status, counts, registers.")
 @click.option("--trace", is_flag=True, help="Print each instruction to stderr as it runs.")
-def run(program, boot, mem, max_insns, data, json_path, trace):
+def run(program, boot, mem, isa, max_insns, data, json_path, trace):
     """Run PROGRAM, an RV32 ELF executable or an assembly source (.s, .S) that is
     assembled first; exit with its status."""
     if json_path and not _writable(json_path):
         raise click.BadParameter(f"cannot write {json_path}", param_hint="'--json'")
     try:
-        machine = Machine(mem, Console.from_stdio(data))
+        machine = Machine(mem, Console.from_stdio(data), isa)
         machine.load(load_program(program), boot)
     except EmuError as error:
         raise click.ClickException(str(error)) from None
@@ -143,6 +144,7 @@ def _write_json(path: Path, machine: Machine, program: Path, boot: str, stop: St
     summary = {
         "program": str(program),
         "boot": boot,
+        "isa": machine.isa,
         "stop": "interrupted" if status == STATUS_INTERRUPTED else stop.reason.value,
         "status": status,
         "message": stop.message,

@@ -15,7 +15,7 @@ except ImportError as error:  # pragma: no cover - a broken install
     raise ImportError(
         "emu's C core is not built: run `pip install -e .` (or `make build`)") from error
 
-CORE_VERSION = 3
+CORE_VERSION = 4
 if lib.emu_version() != CORE_VERSION:  # pragma: no cover - a stale build
     raise ImportError(f"emu's C core is version {lib.emu_version()}, this package needs "
                       f"{CORE_VERSION}: rebuild it with `pip install -e .`")
@@ -173,6 +173,12 @@ class Core:
 
     def set_host_mmode(self, on: bool) -> None:
         lib.emu_set_host_mmode(self._m, int(on))
+
+    def set_misa(self, value: int) -> None:
+        """The ISA, as misa reads (emu.isa.ISAS has the values): what the decoder
+        accepts from now on. Software cannot change it; state_load keeps it."""
+        ensure(lib.emu_set_misa(self._m, value & 0xFFFF_FFFF),
+               f"the core cannot be an ISA with misa {value:#x}")
 
     def break_add(self, addr: int) -> None:
         ensure(lib.emu_break_add(self._m, addr), "out of memory for breakpoints")

@@ -13,11 +13,12 @@ from typing import Callable
 from emu.core import Access, Core, Exit
 from emu.elf import Program
 from emu.errors import CoreError, ProgramError
-from emu.isa import CSRS, cause_name
+from emu.isa import CSRS, DEFAULT_ISA, cause_name, decode, isa_named
 from emu.platform import DEFAULT_RAM, RAM_BASE, Console, htif_command
 from emu.sbi import Firmware
 
 SLICE = 1 << 22     # instructions per call into the core: Ctrl-C and terminal input wait no longer
+ILLEGAL_INSTRUCTION = 2
 
 
 class StopReason(enum.Enum):
@@ -38,16 +39,20 @@ class Stop:
 
 @dataclass
 class Machine:
-    """One hart on the board, with `mem` bytes of RAM at 0x80000000."""
+    """One hart on the board, with `mem` bytes of RAM at 0x80000000, that runs the
+    ISA `isa` names (emu.isa.ISAS: rv32ima, or rv32ia without M)."""
     mem: int = DEFAULT_RAM
     console: Console = field(default_factory=lambda: Console.from_stdio(b""))
+    isa: str = DEFAULT_ISA
     core: Core = field(init=False)
     program: Program | None = field(init=False, default=None)
     firmware: Firmware | None = field(init=False, default=None)
     _stop: Stop | None = field(init=False, default=None)
 
     def __post_init__(self):
+        misa = isa_named(self.isa).misa
         self.core = Core(self.mem)
+        self.core.set_misa(misa)
         self._on_exit: dict[Exit, Callable[[], Stop | None]] = {
             Exit.BUDGET: lambda: None,
             Exit.OUTPUT: lambda: None,
@@ -193,4 +198,22 @@ class Machine:
         return Stop(StopReason.CRASH, message=(
             f"trap loop: {cause_name(e.cause)} at pc {e.pc:#010x} (tval {e.tval:#x}) over and "
             "over, with no instruction completing in between: is the trap vector (mtvec or "
-            "stvec) set to a working handler?"))
+            "stvec) set to a working handler?" + self._loop_began()))
+
+    def _loop_began(self) -> str:
+        """When the trap just before a loop was an instruction this ISA leaves out
+        (the loop's first trap came from its handler's first fetch), say so: the
+        loop's own message names only the last exception."""
+        e, log = self.core.exit, self.core.trap_log()
+        first = len(log)
+        while first and (log[first - 1].cause, log[first - 1].epc) == (e.cause, e.pc):
+            first -= 1
+        if first in (0, len(log)) or log[first - 1].steps + 1 != log[first].steps:
+            return ""
+        began, isa = log[first - 1], isa_named(self.isa)
+        decoded = decode(began.tval) if began.cause == ILLEGAL_INSTRUCTION else None
+        if decoded is None or isa.has(decoded[0]):
+            return ""
+        insn = decoded[0]
+        return (f" It began at pc {began.epc:#010x}: {insn.name} is an illegal instruction "
+                f"under --isa {isa.name}, which has no {insn.extension} extension")

@@ -1,5 +1,6 @@
-"""What the commands share: how a PROGRAM argument is loaded, and the --mem and
---input values of `emu run`, `emu debug`, `emu gdbserver` and `emu hv`."""
+"""What the commands share: how a PROGRAM argument is loaded, the --mem and
+--input values of `emu run`, `emu debug`, `emu gdbserver` and `emu hv`, and the
+--isa option of the first three."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,6 +9,7 @@ import click
 
 from emu.elf import Program, load_elf
 from emu.errors import ConfigError, EmuError
+from emu.isa import DEFAULT_ISA, ISAS
 from emu.platform import DEFAULT_RAM, parse_size
 
 
@@ -32,6 +34,15 @@ def input_bytes(value: str) -> bytes:
         return Path(value[1:]).read_bytes()
     except OSError as error:
         raise ConfigError(f"--input: cannot read {value[1:]}: {error.strerror}") from None
+
+
+def isa_option(function):
+    """--isa NAME, one of emu.isa.ISAS, each explained in --help."""
+    return click.option(
+        "--isa", type=click.Choice(list(ISAS), case_sensitive=False), default=DEFAULT_ISA,
+        show_default=True,
+        help="The hart's ISA. " + "; ".join(f"{isa.name}: {isa.about}"
+                                            for isa in ISAS.values()) + ".")(function)
 
 
 def size_callback(ctx, param, value):

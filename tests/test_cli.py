@@ -167,6 +167,70 @@ def test_crash_has_its_own_status(asm):
     assert "trap loop" in result.stderr
 
 
+# ---- --isa: the M extension left out
+
+# a2 = 6 * 7, then the test finisher stops with status a2.
+MUL = r"""
+    .globl _start
+    _start:
+        li a0, 6
+        li a1, 7
+        mul a2, a0, a1
+        li t0, 0x100000
+        slli t1, a2, 16
+        li t2, 0x3333
+        or t1, t1, t2
+        sw t1, 0(t0)
+"""
+
+
+@pytest.fixture
+def mul_source(tmp_path):
+    path = tmp_path / "mul.S"
+    path.write_text(MUL)
+    return path
+
+
+def test_mul_runs_under_the_default_isa_and_rv32ima(mul_source):
+    assert invoke("run", mul_source).exit_code == 42
+    assert invoke("run", "--isa", "rv32ima", mul_source).exit_code == 42
+
+
+def test_mul_with_no_handler_crashes_under_rv32ia_and_says_why(mul_source, tmp_path):
+    summary = tmp_path / "out.json"
+    result = invoke("run", "--isa", "rv32ia", "--json", summary, mul_source)
+    assert result.exit_code == STATUS_CRASH
+    assert "trap loop" in result.stderr
+    assert ("It began at pc 0x80000008: mul is an illegal instruction under --isa rv32ia, "
+            "which has no M extension") in result.stderr
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    data = json.loads(summary.read_text())
+    assert (data["isa"], data["stop"], data["status"]) == ("rv32ia", "crash", STATUS_CRASH)
+
+
+def test_a_crash_that_did_not_begin_with_a_left_out_instruction_says_nothing_of_it(tmp_path):
+    source = tmp_path / "ebreak.S"
+    source.write_text(".globl _start\n_start: ebreak\n")
+    result = invoke("run", "--isa", "rv32ia", source)
+    assert result.exit_code == STATUS_CRASH and "trap loop" in result.stderr
+    assert "It began" not in result.stderr
+
+
+def test_the_isa_name_is_checked_by_click(mul_source):
+    result = invoke("run", "--isa", "bogus", mul_source)
+    assert result.exit_code == 2
+    assert "Invalid value for '--isa'" in result.stderr and "rv32ia" in result.stderr
+    assert invoke("run", "--isa", "RV32IA", mul_source).exit_code == STATUS_CRASH
+
+
+@pytest.mark.parametrize("command", ["run", "debug", "gdbserver"])
+def test_isa_is_an_option_of_run_debug_and_gdbserver(command):
+    text = " ".join(invoke(command, "--help").stdout.split())
+    assert ("--isa [rv32ima|rv32ia] The hart's ISA. rv32ima: the full subset; rv32ia: no M "
+            "extension (multiply and divide instructions are illegal, misa.M is 0). "
+            "[default: rv32ima]") in text
+
+
 # ---- bad input: one clear message, a non-zero status, no traceback
 
 def assert_user_error(result, *phrases):

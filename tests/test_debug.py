@@ -321,6 +321,44 @@ def test_s_mode_kernels_debug_under_the_sbi_firmware(tmp_path):
                     "S->host  environment call from S-mode")
 
 
+# A mul whose trap handler skips it (a2 stays 0): where a lab's handler would
+# emulate it under --isa rv32ia.
+SKIPPED_MUL = """
+    .globl _start
+    _start:
+        la t0, handler
+        csrw mtvec, t0
+        li a0, 6
+        li a1, 7
+        mul a2, a0, a1
+        li t0, 0x100000
+        li t1, 0x5555
+        sw t1, 0(t0)
+    handler:
+        csrr t0, mepc
+        addi t0, t0, 4
+        csrw mepc, t0
+        mret
+"""
+
+
+def test_a_hart_without_m_is_debugged_with_isa_and_reverse_keeps_it(tmp_path):
+    """Under --isa rv32ia the mul traps; stepping back before it and on again, it
+    traps again: a checkpoint does not bring M back."""
+    program = tmp_path / "mul.S"
+    program.write_text(SKIPPED_MUL)
+    commands = ("catch trap illegal\ncontinue\nreverse-step\ninfo registers misa\nstep\n"
+                "continue\ninfo registers a2\n")
+    out = debug(tmp_path, program, commands, "--isa", "rv32ia")
+    assert in_order(out, "caught trap: illegal instruction", "mul\ta2,a0,a1", "tval 0x02b50633",
+                    "<handler>", "(back in time)", "=> 0x80000014 <_start+0x14>",
+                    "misa = 0x40140101", "caught trap: illegal instruction", "tval 0x02b50633",
+                    "The program exited with status 0", "a2   0x00000000")
+    out = debug(tmp_path, program, "catch trap illegal\ncontinue\ninfo registers a2\n")
+    assert "caught trap" not in out
+    assert in_order(out, "The program exited with status 0", "a2   0x0000002a")
+
+
 def test_a_missing_script_or_program_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(main, ["debug", str(TRAPS), "-x", str(tmp_path / "none")])
     assert result.exit_code != 0 and "cannot read" in result.output

@@ -13,7 +13,7 @@ import click
 
 from emu.errors import EmuError
 from emu.machine import Machine
-from emu.options import input_callback, load_program, size_callback
+from emu.options import input_callback, isa_option, load_program, size_callback
 from emu.platform import Console
 
 
@@ -29,8 +29,9 @@ class TextSink(io.RawIOBase):
         return len(data)
 
 
-def _machine(program: Path, boot: str, mem: int, data: bytes | None, out) -> Machine:
-    machine = Machine(mem, Console(out, data or b""))
+def _machine(program: Path, boot: str, mem: int, isa: str, data: bytes | None,
+             out) -> Machine:
+    machine = Machine(mem, Console(out, data or b""), isa)
     machine.load(load_program(program), boot)
     return machine
 
@@ -39,6 +40,7 @@ def _options(function):
     function = click.option("--input", "data", metavar="TEXT|@FILE", callback=input_callback,
                             help="What the guest's UART receives (the terminal is the "
                                  "debugger's).")(function)
+    function = isa_option(function)
     function = click.option("--mem", "mem", metavar="SIZE", callback=size_callback,
                             help="RAM size at 0x80000000  [default: 128M]")(function)
     function = click.option("--boot", type=click.Choice(["m", "s"]), default="m",
@@ -56,13 +58,13 @@ def _options(function):
               help="Exit after the -x commands (plain output, for labs and graders).")
 @click.option("--no-reverse", is_flag=True,
               help="Take no checkpoints (reverse-step and reverse-continue are off).")
-def debug_command(program, boot, mem, data, script, batch, no_reverse):
+def debug_command(program, boot, mem, isa, data, script, batch, no_reverse):
     """Debug PROGRAM (an RV32 ELF or an assembly source) instruction by instruction:
     breakpoints, watchpoints, catching traps, page tables, reverse stepping."""
     from emu.debug.session import Session
     lines = read_script(script)
     try:
-        machine = _machine(program, boot, mem, data, TextSink(sys.stdout))
+        machine = _machine(program, boot, mem, isa, data, TextSink(sys.stdout))
         session = Session(machine, reverse=not no_reverse)
     except EmuError as error:
         raise click.ClickException(str(error)) from None
@@ -107,12 +109,12 @@ def interact(session, lines: list[str] | None, batch: bool) -> None:
 @_options
 @click.option("--port", type=click.IntRange(0, 65535), default=1234, show_default=True,
               help="TCP port on 127.0.0.1 (0: any free port, printed on stderr).")
-def gdbserver_command(program, boot, mem, data, port):
+def gdbserver_command(program, boot, mem, isa, data, port):
     """Serve PROGRAM to gdb (the GDB remote serial protocol): it waits halted at its
     entry for `target remote :PORT`, and ends when gdb detaches or kills it."""
     from emu.debug.session import Session
     try:
-        machine = _machine(program, boot, mem, data, sys.stdout.buffer)
+        machine = _machine(program, boot, mem, isa, data, sys.stdout.buffer)
         session = Session(machine)
     except EmuError as error:
         raise click.ClickException(str(error)) from None
