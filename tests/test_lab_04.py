@@ -1,7 +1,7 @@
 """Lab 04 (scheduling and shares) graded through the real sandbox: the reference
-stride solution earns full marks, a seeded lottery all but the fine-grain
-checks, the starter and a delegating answer nothing, and each plausible wrong
-scheduler loses exactly the checks aimed at its mistake."""
+stride solution and another stride design earn full marks, a seeded lottery all
+but the fine-grain checks, the starter and a delegating answer nothing, and
+each plausible wrong scheduler loses exactly the checks aimed at its mistake."""
 from __future__ import annotations
 
 import shutil
@@ -49,6 +49,12 @@ def test_the_grading_table_matches_the_checks():
 
 def test_the_solution_earns_full_marks():
     missed, results = failed(HERE / "solution")
+    assert not missed, {name: results[name].message for name in missed}
+
+
+def test_the_papers_dynamic_stride_earns_full_marks_too():
+    # global pass by global stride, remain on leaving: not the solution's design
+    missed, results = failed(HERE / "remain")
     assert not missed, {name: results[name].message for name in missed}
 
 
