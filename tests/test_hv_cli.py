@@ -4,6 +4,7 @@ message without a traceback."""
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
 from pathlib import Path
 
@@ -115,6 +116,35 @@ def test_a_students_hypervisor_class(guest_source, tmp_path):
     result = run(str(guest_source()), "--hypervisor", f"{module}:Loud")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("[hello] *one")
+
+
+def test_a_students_hypervisor_file_imports_its_neighbours(guest_source, tmp_path,
+                                                         monkeypatch):
+    # A lab's my_hv.py imports my_scheduler.py beside it, wherever emu is run from
+    # (the `emu` script does not put the current directory on the path).
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "neighbour_scheduler_x", raising=False)
+    folder = tmp_path / "student"
+    folder.mkdir()
+    (folder / "neighbour_scheduler_x.py").write_text(textwrap.dedent("""
+        from emu.hv import RoundRobin
+
+        class Backwards(RoundRobin):
+            def pick(self, guests):
+                return super().pick(list(reversed(guests)))
+    """))
+    (folder / "student_hv.py").write_text(textwrap.dedent("""
+        from emu.hv import Hypervisor
+        from neighbour_scheduler_x import Backwards
+
+        class WithNeighbour(Hypervisor):
+            scheduler_class = Backwards
+    """))
+    monkeypatch.chdir(tmp_path)
+    result = run(str(guest_source("first")), str(guest_source("second")), "--hypervisor",
+                 "student/student_hv.py:WithNeighbour")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("[second]")
 
 
 @pytest.mark.parametrize("args, message", [
