@@ -84,6 +84,17 @@ def test_a_lab_folder_without_checks_or_lab_spec_is_refused(tmp_path):
         load_lab(folder)
 
 
+def test_a_checks_module_is_loaded_as_an_import_would_load_it(tmp_path):
+    folder = tmp_path / "07-dataclass"
+    folder.mkdir()
+    (folder / "checks.py").write_text(
+        "from dataclasses import dataclass\nfrom emu.labs import LabSpec, check\n"
+        "LAB = LabSpec(title='t', goal='g', files=())\n"
+        "@dataclass\nclass Case:\n    value: int\n"
+        "@check(points=1)\ndef one(work):\n    return str(Case(1))\n")
+    assert [c.name for c in load_lab(folder).checks] == ["one"]
+
+
 def test_selecting_checks_by_substring_or_glob():
     assert [c.name for c in select(lab(), "add")] == ["adds"]
     assert [c.name for c in select(lab(), "*s")] == ["adds", "returns", "slices"]
@@ -287,7 +298,7 @@ def test_autograder_refuses_two_ways_of_installing(tmp_path):
 def test_list_shows_each_lab_with_points_and_goal():
     status, out = emu("lab", "list")
     assert status == 0
-    assert out.splitlines()[-1] == "90-selftest    6 points  Exercise the grader."
+    assert out.splitlines()[-1].split() == "90-selftest 6 points Exercise the grader.".split()
 
 
 def test_an_unknown_lab_is_a_clear_error_not_a_traceback():

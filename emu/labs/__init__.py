@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -141,9 +142,11 @@ def load_lab(folder: Path) -> Lab:
     module_name = f"emu.labs.lab{match[1]}"
     spec = importlib.util.spec_from_file_location(module_name, folder / "checks.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module        # as an import would: @dataclass needs it
     try:
         spec.loader.exec_module(module)
     except Exception as error:
+        del sys.modules[module_name]
         raise LabError(f"{folder / 'checks.py'} cannot be loaded: "
                        f"{type(error).__name__}: {error}") from None
     lab_spec = getattr(module, "LAB", None)
