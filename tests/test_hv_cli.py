@@ -103,13 +103,17 @@ def test_share_gives_a_guest_more_of_the_hart(guest_source, tmp_path):
 
 
 def test_a_students_hypervisor_class(guest_source, tmp_path):
+    """A FILE.py hypervisor imports the modules beside it, as a script would (a
+    lab's my_hv.py imports the student's my_pager.py)."""
     module = tmp_path / "student_hv.py"
+    (tmp_path / "student_hv_marker.py").write_text('MARK = b"*"\n')
     module.write_text(textwrap.dedent("""
         from emu.hv import Hypervisor
+        from student_hv_marker import MARK
 
         class Loud(Hypervisor):
             def on_ecall(self, guest, trap):
-                guest.console_write(b"*")
+                guest.console_write(MARK)
                 return super().on_ecall(guest, trap)
     """))
     result = run(str(guest_source()), "--hypervisor", f"{module}:Loud")

@@ -59,6 +59,11 @@ def load_hypervisor_class(spec: str) -> type[Hypervisor]:
             location = importlib.util.spec_from_file_location(Path(module_name).stem, module_name)
             if location is None or not Path(module_name).is_file():
                 raise ConfigError(f"--hypervisor: no file {module_name}")
+            # As for a script: the modules next to the file can be imported (a lab's
+            # my_hv.py imports the student's my_pager.py).
+            folder = str(Path(module_name).resolve().parent)
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
             module = importlib.util.module_from_spec(location)
             location.loader.exec_module(module)
         else:
