@@ -56,6 +56,18 @@ def test_the_checks_are_the_ones_the_handout_grades(lab):
     assert "calling it (for example through `super()`) earns nothing" in readme
 
 
+@pytest.mark.parametrize("name", ["os", "adv-probe", "adv-secret"])
+def test_the_labs_sample_guests_are_emus(lab, name):
+    """The lab ships copies (programs/ is not installed): they must not drift."""
+    def moved(text: str) -> str:                # sbi.inc is beside them in the lab
+        return text.replace('"../lib/sbi.inc"', '"sbi.inc"')
+    original = (ROOT / "programs" / "guests" / name / f"{name}.S").read_text()
+    assert (lab.path / "guests" / f"{name}.S").read_text() == moved(original)
+    library = (ROOT / "programs" / "guests" / "lib" / "sbi.inc").read_text()
+    ours = (lab.path / "guests" / "sbi.inc").read_text()
+    assert ours.split("\n", 2)[2] == moved(library).split("\n", 1)[1]
+
+
 def test_the_starter_earns_nothing_and_says_what_to_write(lab, tmp_path):
     results = by_name(grade(lab, starter_copy(lab, tmp_path / "student"), lab.checks, jobs=2))
     assert failed(results.values()) == CHECKS
