@@ -1,27 +1,21 @@
 """Helpers for the hypervisor's tests: run a kernel bare (`emu run --boot s`) and
-under the hypervisor, and take the guest-visible state of each, so that a test
-asserts Popek and Goldberg's equivalence as `bare_state(...) == hv_state(...)`.
+under the hypervisor, and take the guest-visible state of each (emu/labs/kit.py,
+which the labs' checks share), so that a test asserts Popek and Goldberg's
+equivalence as `bare_state(...) == hv_state(...)`.
 
 KERNEL is a small S-mode test kernel whose trap handler logs every trap
 (scause, sepc, stval, time) to RAM and carries on; tests and the hypothesis
 generator put their own code at `main` (and in the user page `user_code`)."""
 from __future__ import annotations
 
-import io
 import tempfile
 import textwrap
 from pathlib import Path
 
 from emu.asm.command import load_source
-from emu.core import RAM_BASE
 from emu.elf import Program
 from emu.hv import GuestConfig, Hypervisor
-from emu.machine import Machine, StopReason
-from emu.platform import Console
-
-MEM = 16 << 20
-S_CSRS = ("sstatus", "sie", "sip", "stvec", "scounteren", "sscratch", "sepc", "scause",
-          "stval", "satp", "cycle", "time", "instret", "cycleh", "timeh", "instreth")
+from emu.labs.kit import MEM, bare_state, diff, hv_state  # noqa: F401 (the tests use them)
 
 
 def assemble(source: str, name: str = "kernel") -> Program:
@@ -29,21 +23,6 @@ def assemble(source: str, name: str = "kernel") -> Program:
         path = Path(tmp) / f"{name}.S"
         path.write_text(textwrap.dedent(source))
         return load_source(path)
-
-
-def bare_state(program: Program, data: bytes = b"", max_insns: int = 5_000_000,
-               mem: int = MEM) -> dict:
-    out = io.BytesIO()
-    machine = Machine(mem, Console(out, data))
-    machine.load(program, "s")
-    stop = machine.run(max_insns)
-    core = machine.core
-    return {
-        "stop": stop.reason.value, "status": stop.status, "output": out.getvalue(),
-        "x": list(core.x), "pc": core.pc, "priv": int(core.priv),
-        "csrs": {name: machine.csr(name) for name in S_CSRS},
-        "ram": core.read(RAM_BASE, mem),
-    }
 
 
 def run_hv(programs: list[Program], quantum: int = 100_000, inputs: dict | None = None,
@@ -61,40 +40,6 @@ def run_hv(programs: list[Program], quantum: int = 100_000, inputs: dict | None 
     hv = cls(configs, quantum=quantum, max_insns=max_insns, trace=trace, **kwargs)
     hv.run()
     return hv
-
-
-def hv_state(guest) -> dict:
-    end = guest.end
-    stop = {"shutdown": StopReason.EXIT.value, "limit": StopReason.LIMIT.value}.get(
-        end.reason.value, StopReason.CRASH.value)
-    return {
-        "stop": stop, "status": end.status, "output": bytes(guest.console.data),
-        "x": guest.x, "pc": guest.pc, "priv": int(guest.hart.priv),
-        "csrs": {name: guest.csr(name) for name in S_CSRS},
-        "ram": guest.ram.read(RAM_BASE, guest.ram.size),
-    }
-
-
-def diff(a: dict, b: dict) -> str:
-    """A readable account of where two states differ (the RAM by its first byte)."""
-    lines = []
-    for key in a:
-        if a[key] == b[key]:
-            continue
-        if key == "ram":
-            first = next(i for i, (p, q) in enumerate(zip(a[key], b[key])) if p != q)
-            lines.append(f"ram differs first at {RAM_BASE + first:#x}: "
-                         f"{a[key][first & ~3:(first & ~3) + 4].hex()} vs "
-                         f"{b[key][first & ~3:(first & ~3) + 4].hex()}")
-        elif key in ("x", "csrs"):
-            items = enumerate(a[key]) if key == "x" else a[key].items()
-            for k, v in items:
-                w = b[key][k]
-                if v != w:
-                    lines.append(f"{key}[{k}]: {v:#x} vs {w:#x}")
-        else:
-            lines.append(f"{key}: {a[key]!r} vs {b[key]!r}")
-    return "\n".join(lines)
 
 
 # The test kernel. Registers s8-s11 and t5, t6 are the handler's; test code uses the

@@ -7,7 +7,6 @@ Resource control: no guest reaches a frame that is not its own, and none keeps
 the hart past its quantum. Efficiency: the native share is measured."""
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from hypothesis import strategies as st
 from emu.core import RAM_BASE
 from emu.hv import Action, EndReason, GuestState, Hypervisor, Outcome, hypervisor
 from emu.options import load_program
-from emu.hv.memory import PTE_R, PTE_V, PTE_W, PTE_X
+from emu.hv.memory import shadow_contents
 from tests.hvkit import KERNEL, assemble, bare_state, diff, hv_state, kernel, run_hv
 from tests.test_guests import GUESTS as SAMPLE_GUESTS, build_guest
 
@@ -494,25 +493,9 @@ def test_random_s_mode_programs_equal_bare(ops, user_ops, quantum):
 
 def shadow_leaves(guest) -> list[tuple[int, int]]:
     """(host frame, size) of every leaf in the guest's shadow tables."""
-    core, leaves = guest.ram.core, []
-
-    def word(addr):
-        return struct.unpack_from("<I", core.ram, addr - RAM_BASE)[0]
-    for root in guest.pager.roots.values():
-        for i in range(1024):
-            pte = word(root + 4 * i)
-            if not pte & PTE_V:
-                continue
-            if pte & (PTE_R | PTE_W | PTE_X):
-                leaves.append(((pte >> 10) << 12, 4 << 20))
-                continue
-            table = (pte >> 10) << 12
-            assert table in guest.pager.frames
-            for j in range(1024):
-                leaf = word(table + 4 * j)
-                if leaf & PTE_V:
-                    leaves.append(((leaf >> 10) << 12, 4096))
-    return leaves
+    tables, leaves = shadow_contents(guest.pager)
+    assert set(tables) <= set(guest.pager.frames)
+    return [(leaf.frame, leaf.size) for leaf in leaves]
 
 
 def assert_only_own_frames(guest) -> None:

@@ -95,7 +95,8 @@ class Walk(NamedTuple):
 
 
 class PoolExhausted(Exception):
-    pass
+    """No frame left in a guest's shadow pool: `fault` and `satp_for` flush the
+    guest's shadows and try once more."""
 
 
 def pte_allows(pte: int, access: Access, priv: Priv, sum_: bool, mxr: bool) -> bool:
@@ -122,7 +123,15 @@ class ShadowPager:
         (U, False, mxr)         guest Sv32, virtual U: guest kernel pages absent
 
     Separate roots keep the guest's user code out of its kernel's pages, and let
-    the same page be readable to the kernel with SUM and absent without it."""
+    the same page be readable to the kernel with SUM and absent without it.
+
+    A shadow fault (`fault`) walks the guest's table (`walk`), and, when the
+    access is the hypervisor's to resolve, maps the page (`fill`) with the
+    rights of this context (`permissions`); `flush` and `flush_address` drop
+    shadows when the guest's tables may have changed. Those five, and
+    `pte_allows`, are what a subclass (lab 03) writes; the rest are the
+    building blocks they use: `root_for`, `alloc_table`, `read_pte`,
+    `write_pte`, `reclaim_pool`, `invalidate_tlb` and the guest's `ram`."""
 
     def __init__(self, core: Core, ram: GuestRam, pool_base: int, pool_pages: int):
         if pool_pages < 2:
@@ -135,7 +144,7 @@ class ShadowPager:
         self.recycles = 0             # times the pool ran out and everything was dropped
         self.fills = 0
 
-    # ---- roots and the real satp
+    # ---- building blocks: roots, the pool, shadow PTEs, the real TLB
 
     @staticmethod
     def root_key(hart: VirtualHart) -> tuple:
@@ -155,42 +164,62 @@ class ShadowPager:
             root = self._root(self.root_key(hart))
         return SATP_SV32 | (root >> 12)
 
+    def root_for(self, hart: VirtualHart) -> int:
+        """The host-physical address of the shadow root for the hart's current
+        context, allocated from the pool (PoolExhausted) if it has none yet."""
+        return self._root(self.root_key(hart))
+
     def _root(self, key: tuple) -> int:
         root = self.roots.get(key)
         if root is None:
-            root = self.roots[key] = self._alloc()
+            root = self.roots[key] = self.alloc_table()
         return root
 
-    def _alloc(self) -> int:
+    def alloc_table(self) -> int:
+        """A zeroed frame of the pool for a shadow table, or PoolExhausted."""
         if not self.free:
-            raise PoolExhausted
+            raise PoolExhausted(f"the shadow pool ({len(self.frames)} pages) has no free "
+                                "frame left, even after flush()")
         frame = self.free.pop()
         self.core.write(frame, bytes(PAGE_SIZE))
         return frame
+
+    def reclaim_pool(self) -> None:
+        """Every frame of the pool is free again: whatever tables were in them are
+        garbage from now on, so nothing may still point at them."""
+        self.free = list(reversed(self.frames))
+
+    def invalidate_tlb(self) -> None:
+        """A shadow mapping was removed or narrowed: the core's TLB may still hold
+        it. The hypervisor rewrites the real satp before the guest runs again,
+        which flushes the TLB (a real hypervisor's SFENCE.VMA)."""
+        self.generation += 1
+
+    def read_pte(self, hpa: int) -> int:
+        """The shadow PTE at host-physical address hpa (a slot of a pool table)."""
+        return _WORD.unpack_from(self.core.ram, hpa - RAM_BASE)[0]
+
+    def write_pte(self, hpa: int, pte: int) -> None:
+        self.core.write(hpa, _WORD.pack(pte))
 
     # ---- dropping shadows: SFENCE.VMA, satp writes, a full pool
 
     def flush(self) -> None:
         """Drop every shadow of this guest and take back all its pool frames."""
         self.roots.clear()
-        self.free = list(reversed(self.frames))
-        self.generation += 1
+        self.reclaim_pool()
+        self.invalidate_tlb()
 
     def flush_address(self, va: int) -> None:
-        """Drop the mappings of one virtual address from every root (SFENCE.VMA rs1)."""
+        """Drop the mappings of one virtual address from every root (SFENCE.VMA rs1):
+        its 4 KiB leaf, or the megapage leaf that covers it."""
         for root in self.roots.values():
             slot = root + (va >> 22) * 4
-            pte = self._pte(slot)
+            pte = self.read_pte(slot)
             if pte & PTE_V and not pte & (PTE_R | PTE_W | PTE_X):
                 slot = ((pte >> PTE_PPN_SHIFT) << 12) + ((va >> 12) & 0x3FF) * 4
-            self._set_pte(slot, 0)
-        self.generation += 1
-
-    def _pte(self, hpa: int) -> int:
-        return _WORD.unpack_from(self.core.ram, hpa - RAM_BASE)[0]
-
-    def _set_pte(self, hpa: int, pte: int) -> None:
-        self.core.write(hpa, _WORD.pack(pte))
+            self.write_pte(slot, 0)
+        self.invalidate_tlb()
 
     # ---- the guest's own table, walked in Python
 
@@ -198,7 +227,8 @@ class ShadowPager:
              update: bool = True) -> Walk | int:
         """The Sv32 walk of section 4.3.2 over the guest's table in its RAM, setting
         A and D as the core's walk does (unless update is False: the debugger
-        looks without touching); a Walk, or the exception cause."""
+        looks without touching); a Walk, or the exception cause. With the guest's
+        paging off, guest-physical = virtual, as one RWX megapage."""
         if not hart.paging:
             return Walk(va, PTE_R | PTE_W | PTE_X, 1)
         table = (hart.satp & 0x3F_FFFF) << 12
@@ -245,15 +275,15 @@ class ShadowPager:
         if result.kind is not Fault.FILLED:
             return result
         try:
-            self._fill(hart, va, walk)
+            self.fill(hart, va, walk)
         except PoolExhausted:
             self.flush()
             self.recycles += 1
-            self._fill(hart, va, walk)
+            self.fill(hart, va, walk)
         self.fills += 1
         return FaultResult(Fault.FILLED)
 
-    def _permissions(self, hart: VirtualHart, pte: int) -> int:
+    def permissions(self, hart: VirtualHart, pte: int) -> int:
         """The shadow's R/W/X for a guest leaf, for the root of this context: what
         the guest's PTE allows here, except writes to a page whose D bit is clear,
         which must fault once more so that D gets set (section 4.3.2 step 7)."""
@@ -267,22 +297,65 @@ class ShadowPager:
             bits &= ~PTE_W
         return bits
 
-    def _fill(self, hart: VirtualHart, va: int, walk: Walk) -> None:
-        root = self._root(self.root_key(hart))
-        perms = self._permissions(hart, walk.pte)
+    def fill(self, hart: VirtualHart, va: int, walk: Walk) -> None:
+        """Map va in the shadow root of this context as the walk found it (walk.gpa
+        is in the guest's RAM): a megapage leaf if the guest's is one and all its
+        4 MiB are the guest's RAM, else a 4 KiB leaf in a second-level table."""
+        root = self.root_for(hart)
+        perms = self.permissions(hart, walk.pte)
         leaf_bits = PTE_V | PTE_U | PTE_A | PTE_D | perms
         l1_slot = root + (va >> 22) * 4
         region = walk.gpa & ~(MEGAPAGE - 1)
         if walk.level == 1 and self.ram.contains(region, MEGAPAGE):
-            self._set_pte(l1_slot, (self.ram.host(region) >> 12) << PTE_PPN_SHIFT | leaf_bits)
+            self.write_pte(l1_slot, (self.ram.host(region) >> 12) << PTE_PPN_SHIFT | leaf_bits)
             return
-        l1 = self._pte(l1_slot)
+        l1 = self.read_pte(l1_slot)
         if l1 & PTE_V and not l1 & (PTE_R | PTE_W | PTE_X):
             table = (l1 >> PTE_PPN_SHIFT) << 12
         else:
-            table = self._alloc()
+            table = self.alloc_table()
             if l1 & PTE_V:              # a megapage whose region is now split
-                self.generation += 1
-            self._set_pte(l1_slot, (table >> 12) << PTE_PPN_SHIFT | PTE_V)
+                self.invalidate_tlb()
+            self.write_pte(l1_slot, (table >> 12) << PTE_PPN_SHIFT | PTE_V)
         frame = self.ram.host(walk.gpa & ~(PAGE_SIZE - 1))
-        self._set_pte(table + ((va >> 12) & 0x3FF) * 4, (frame >> 12) << PTE_PPN_SHIFT | leaf_bits)
+        self.write_pte(table + ((va >> 12) & 0x3FF) * 4,
+                       (frame >> 12) << PTE_PPN_SHIFT | leaf_bits)
+
+
+class ShadowLeaf(NamedTuple):
+    """A leaf of a shadow table: what the real hart reaches at va in one context."""
+    key: tuple                    # the root's context (ShadowPager.root_key)
+    va: int
+    frame: int                    # host-physical
+    size: int                     # PAGE_SIZE, or MEGAPAGE
+    pte: int
+
+
+def shadow_contents(pager: ShadowPager) -> tuple[list[int], list[ShadowLeaf]]:
+    """Every table of a pager's shadows (its roots, then the second-level tables
+    they point to; host-physical) and every leaf in them, read from host memory as
+    the core's walk reads them, whoever filled them: for the tests and a lab's
+    checks. A table outside host RAM is listed but not read."""
+    core = pager.core
+    tables, leaves = [], []
+
+    def entries(table: int):
+        if not core.is_ram(table, PAGE_SIZE):
+            return
+        for index, (pte,) in enumerate(struct.iter_unpack("<I", core.read(table, PAGE_SIZE))):
+            if pte & PTE_V:
+                yield index, pte
+
+    for key, root in pager.roots.items():
+        tables.append(root)
+        for high, pte in entries(root):
+            if pte & (PTE_R | PTE_W | PTE_X):
+                leaves.append(ShadowLeaf(key, high << 22, (pte >> PTE_PPN_SHIFT) << 12,
+                                         MEGAPAGE, pte))
+                continue
+            table = (pte >> PTE_PPN_SHIFT) << 12
+            tables.append(table)
+            for low, leaf in entries(table):
+                leaves.append(ShadowLeaf(key, high << 22 | low << 12,
+                                         (leaf >> PTE_PPN_SHIFT) << 12, PAGE_SIZE, leaf))
+    return tables, leaves
