@@ -23,6 +23,14 @@ REPO = Path(__file__).resolve().parent.parent
 SANITIZER_PRELOAD = os.environ.pop("LD_PRELOAD", None)
 
 
+@pytest.fixture
+def sandbox_env(monkeypatch):
+    """The lab grader's children (emu/labs/sandbox.py) load emu's core: under
+    `make asan` they need the sanitizer runtime preloaded, as emu_env() gives it."""
+    if SANITIZER_PRELOAD:
+        monkeypatch.setenv("LD_PRELOAD", SANITIZER_PRELOAD)
+
+
 def emu_env() -> dict[str, str]:
     """The environment for a process that runs emu."""
     env = dict(os.environ)

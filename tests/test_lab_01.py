@@ -13,6 +13,8 @@ import pytest
 from emu.labs import find_lab
 from emu.labs.report import grade
 
+pytestmark = pytest.mark.usefixtures("sandbox_env")     # children load the core
+
 LAB = find_lab(1)
 SOLUTION = Path(__file__).parent / "labs" / "01" / "solution" / "trap.S"
 ALL = {c.name for c in LAB.checks}

@@ -16,6 +16,8 @@ from emu.labs import find_lab
 from emu.labs.report import grade
 from tests.conftest import emu_env
 
+pytestmark = pytest.mark.usefixtures("sandbox_env")     # children load the core
+
 HERE = Path(__file__).resolve().parent
 SOLUTION = HERE / "labs" / "03" / "solution"
 DELEGATE = HERE / "labs" / "03" / "delegate"

@@ -12,6 +12,8 @@ import pytest
 from emu.labs import find_lab
 from emu.labs.report import grade
 
+pytestmark = pytest.mark.usefixtures("sandbox_env")     # children load the core
+
 LAB = find_lab(4)
 HERE = Path(__file__).parent / "labs" / "04"
 SOLUTION = (HERE / "solution" / "my_scheduler.py").read_text()

@@ -19,6 +19,8 @@ from emu.cli import main
 from emu.labs import LabError, all_labs, find_lab, load_lab
 from emu.labs.report import grade, select
 
+pytestmark = pytest.mark.usefixtures("sandbox_env")     # children load the core
+
 SELFTEST = Path(__file__).parent / "labs" / "selftest"
 GOOD = """\
 def add(a, b):

@@ -112,9 +112,10 @@ def _supervise(lab: Lab, check: Check, work: Path, verdict: Path, out) -> str:
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0",
                PYTHONPATH=os.pathsep.join(filter(None, [str(EMU_ROOT),
                                                         os.environ.get("PYTHONPATH")])))
-    if not limit_space:     # a huge allocation is a MemoryError there too, not an abort
+    if not limit_space:     # a huge allocation is a MemoryError, a crash a signal, as without
         env["ASAN_OPTIONS"] = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"),
-                                                     "allocator_may_return_null=1"]))
+                                                     "allocator_may_return_null=1",
+                                                     "handle_segv=0"]))
     command = [sys.executable, "-m", "emu.labs.sandbox", str(lab.path), check.name, str(work),
                str(verdict)]
     child = subprocess.Popen(command, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=out,
