@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import stat
 import subprocess
 import zipfile
@@ -49,6 +50,7 @@ def submission(tmp_path: Path, text: str = GOOD, name: str = "student") -> Path:
     directory = tmp_path / name
     directory.mkdir()
     (directory / "answer.py").write_text(text)
+    shutil.copyfile(SELFTEST / "90-selftest" / "guest.S", directory / "guest.S")
     return directory
 
 
@@ -99,7 +101,7 @@ def test_a_checks_module_is_loaded_as_an_import_would_load_it(tmp_path):
 
 def test_selecting_checks_by_substring_or_glob():
     assert [c.name for c in select(lab(), "add")] == ["adds"]
-    assert [c.name for c in select(lab(), "*s")] == ["adds", "returns", "slices"]
+    assert [c.name for c in select(lab(), "*s")] == ["adds", "returns", "slices", "guest_stops"]
     assert select(lab(), "nothing") == []
 
 
@@ -155,11 +157,22 @@ def test_a_misbehaving_answer_fails_its_check_with_a_clear_message_and_no_other(
     assert results["adds"].passed and results["slices"].passed
 
 
+def test_a_guest_that_never_ends_fails_its_check_and_only_it(tmp_path):
+    directory = submission(tmp_path)
+    (directory / "guest.S").write_text("    .globl _start\n_start:\n1:  j 1b\n")
+    results = results_of(directory)
+    assert results["guest_stops"].message.startswith("did not finish in 5 s")
+    assert [n for n, r in results.items() if not r.passed] == ["guest_stops"]
+    (directory / "guest.S").write_text((SELFTEST / "90-selftest" / "guest.S").read_text())
+    assert results_of(directory)["guest_stops"].passed
+
+
 def test_a_syntax_error_names_the_file_and_line_in_every_check(tmp_path):
     results = results_of(submission(tmp_path, GOOD + "\ndef oops(:\n"))
-    for result in results.values():
-        assert not result.passed
-        assert result.message == "answer.py, line 12: invalid syntax"
+    for name, result in results.items():
+        assert result.passed == (name == "guest_stops")
+        if not result.passed:
+            assert result.message == "answer.py, line 12: invalid syntax"
 
 
 def test_an_exception_while_importing_is_the_students(tmp_path):
@@ -173,7 +186,7 @@ def test_a_missing_file_is_named(tmp_path):
     directory = tmp_path / "empty"
     directory.mkdir()
     result = results_of(directory)["adds"]
-    assert result.message == "answer.py is missing: the lab's answer is in answer.py"
+    assert result.message == "answer.py is missing: the lab's answer is in answer.py, guest.S"
 
 
 def test_the_students_files_are_never_modified(tmp_path):
@@ -200,11 +213,12 @@ def test_delegating_to_the_packages_own_implementation_earns_nothing(tmp_path):
 def test_start_copies_the_handout_and_starter_and_never_overwrites(tmp_path):
     target = tmp_path / "mine"
     status, out = emu("lab", "start", "90", str(target))
-    assert status == 0 and "created: README.md, answer.py" in out
+    assert status == 0 and "created: README.md, answer.py, guest.S" in out
     assert not (target / "checks.py").exists()
     (target / "answer.py").write_text(GOOD)
     status, out = emu("lab", "start", "90", str(target))
-    assert "kept (they exist; delete one to get the starter's again): README.md, answer.py" in out
+    assert "kept (they exist; delete one to get the starter's again): README.md, answer.py, " \
+        "guest.S" in out
     assert (target / "answer.py").read_text() == GOOD
 
 
@@ -214,7 +228,7 @@ def test_check_finds_the_lab_a_directory_was_started_for_and_exits_0_only_with_f
     emu("lab", "start", "90", str(target))
     status, out = emu("lab", "check", "--dir", str(target))
     assert status == 1
-    assert "FAIL  add(2, 3) is 5" in out and "score: 2/6" in out
+    assert "FAIL  add(2, 3) is 5" in out and "score: 3/7" in out
     (target / "answer.py").write_text(GOOD)
     status, out = emu("lab", "check", "--dir", str(target), "-k", "add")
     assert status == 0 and out.splitlines()[-1] == "score: 3/3"
@@ -249,8 +263,8 @@ def test_check_writes_gradescope_results(tmp_path):
                     str(tmp_path / "results.json"))
     results = json.loads((tmp_path / "results.json").read_text())
     validate_gradescope(results)
-    assert status == 1 and results["score"] == 3
-    assert [t["status"] for t in results["tests"]] == ["failed", "passed", "passed"]
+    assert status == 1 and results["score"] == 4
+    assert [t["status"] for t in results["tests"]] == ["failed", "passed", "passed", "passed"]
     assert "expected: 5\ngot:      6" in results["tests"][0]["output"]
 
 
@@ -300,7 +314,7 @@ def test_autograder_refuses_two_ways_of_installing(tmp_path):
 def test_list_shows_each_lab_with_points_and_goal():
     status, out = emu("lab", "list")
     assert status == 0
-    assert out.splitlines()[-1].split() == "90-selftest 6 points Exercise the grader.".split()
+    assert out.splitlines()[-1].split() == "90-selftest 7 points Exercise the grader.".split()
 
 
 def test_an_unknown_lab_is_a_clear_error_not_a_traceback():

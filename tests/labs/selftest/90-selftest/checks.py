@@ -4,7 +4,7 @@ a student's code can."""
 from emu.hv.scheduler import RoundRobin
 from emu.labs import CheckFailed, LabSpec, Work, check
 
-LAB = LabSpec(title="Self-test", goal="Exercise the grader.", files=("answer.py",),
+LAB = LabSpec(title="Self-test", goal="Exercise the grader.", files=("answer.py", "guest.S"),
               stubs=("emu.hv.scheduler:RoundRobin.slice_for",))
 
 
@@ -32,6 +32,15 @@ def slices(work: Work):
     got = work.load("answer.py", "slice")(_Guest(3))
     if got != expected:
         raise CheckFailed("wrong slice", expected=expected, got=got)
+
+
+@check(points=1, timeout=5)
+def guest_stops(work: Work):
+    """guest.S stops (run with no instruction limit, as a careless check might)"""
+    from emu.machine import Machine
+    machine = Machine(1 << 20)
+    machine.load(work.assemble(work.path("guest.S")))
+    machine.run()
 
 
 class _Guest:
