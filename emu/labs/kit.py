@@ -107,8 +107,7 @@ def differences(a: dict, b: dict) -> list[tuple[str, str, str]]:
         if a[key] == b[key]:
             continue
         if key == "ram":
-            first = next(i for i, (p, q) in enumerate(zip(a[key], b[key])) if p != q)
-            word = first & ~3
+            word = _first_difference(a[key], b[key]) & ~3
             found.append((f"ram at {RAM_BASE + word:#x}", a[key][word:word + 4].hex(),
                           b[key][word:word + 4].hex()))
         elif key == "output":
@@ -129,13 +128,24 @@ def differences(a: dict, b: dict) -> list[tuple[str, str, str]]:
 def diff(a: dict, b: dict, names: tuple[str, str] | None = None) -> str:
     """A readable account of where two states differ, one line per difference.
     With names, each line says which value is whose: `a0 (x10): bare 0x5, yours 0x6`."""
-    return "\n".join(f"{what}: {names[0]} {v}, {names[1]} {w}" if names else f"{what}: {v} vs {w}"
-                     for what, v, w in differences(a, b))
+    return "\n".join(f"{what}: {names[0]} {v}, {names[1]} {w}" if names
+                     else f"{what}: {v} vs {w}" for what, v, w in differences(a, b))
+
+
+def _first_difference(a: bytes, b: bytes, chunk: int = 4096) -> int:
+    """The offset of the first byte where a and b differ (or where the shorter
+    ends), found a page at a time: RAM is 16 MiB."""
+    for start in range(0, min(len(a), len(b)), chunk):
+        left, right = a[start:start + chunk], b[start:start + chunk]
+        if left != right:
+            return start + next((i for i, (p, q) in enumerate(zip(left, right)) if p != q),
+                                min(len(left), len(right)))
+    return min(len(a), len(b))
 
 
 def _output_difference(a: bytes, b: bytes) -> tuple[str, str, str]:
     """Where two console outputs part: the line each has there."""
-    first = next((i for i, (p, q) in enumerate(zip(a, b)) if p != q), min(len(a), len(b)))
+    first = _first_difference(a, b)
     start = a.rfind(b"\n", 0, first) + 1
 
     def line(text: bytes) -> str:
