@@ -144,6 +144,12 @@ def test_handing_the_work_back_to_emu_earns_nothing(source, tmp_path):
 
 # ---- the lab's files
 
+def test_every_file_of_the_lab_is_in_the_package():
+    """pyproject.toml ships emu/labs' files at most two folders down (*/*/*)."""
+    for path in LAB.starter_files() + [LAB.path / "checks.py"]:
+        assert len(path.relative_to(LAB.path.parent).parts) <= 3, path
+
+
 def test_the_sample_guests_are_copies_of_programs_guests():
     guests = LAB.path / "guests"
     for name in ("hello", "ticks", "os", "adv-mcsr"):
@@ -156,7 +162,7 @@ def test_the_sample_guests_are_copies_of_programs_guests():
 
 
 def test_the_generated_kernels_are_the_kits_for_their_seeds(capsys):
-    files = sorted((LAB.path / "guests" / "generated").glob("gen-*.S"))
+    files = sorted((LAB.path / "generated").glob("gen-*.S"))
     assert len(files) >= 6
     for path in files:
         seed = int(re.fullmatch(r"gen-(\d+)\.S", path.name)[1])
@@ -169,7 +175,7 @@ def test_the_lab_guests_end_cleanly_and_together_use_every_mechanism():
     """Each guest but forever.S shuts down cleanly under emu's hypervisor, and all
     of them together make every kind of exit this lab is about."""
     reasons, injected = set(), set()
-    for path in sorted((LAB.path / "guests").rglob("*.S")):
+    for path in sorted(LAB.path.rglob("*.S")):
         program = load_program(path)
         guest = kit.run_hv([program], max_insns=1_000_000).guests[0]
         if path.name == "forever.S":
@@ -199,7 +205,7 @@ def test_the_commands_a_failed_check_suggests_run_in_the_students_directory(
     shutil.copyfile(REPO / "tests" / "labs" / "02" / "solution" / "my_hv.py",
                     student / "my_hv.py")
     monkeypatch.chdir(student)
-    for guest in ("guests/traps.S", "guests/generated/gen-04.S"):
+    for guest in ("guests/traps.S", "generated/gen-04.S"):
         virtual = CliRunner().invoke(main, ["hv", "--hypervisor", "my_hv.py:MyHypervisor",
                                             "--trace-exits", guest])
         bare = CliRunner().invoke(main, ["run", "--boot", "s", "--mem", "16M", guest])

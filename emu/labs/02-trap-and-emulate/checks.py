@@ -48,8 +48,8 @@ LIMIT = 400_000                 # instructions: every guest here ends before (os
 SAMPLES = ("guests/ticks.S", "guests/os.S")
 DIRECTED = ("guests/traps.S", "guests/csrs.S", "guests/sleep.S", "guests/remap.S",
             "guests/adv-mcsr.S")
-GENERATED = tuple(f"guests/generated/{p.name}"
-                  for p in sorted((LAB_DIR / "guests" / "generated").glob("gen-*.S")))
+GENERATED = tuple(f"generated/{p.name}"
+                  for p in sorted((LAB_DIR / "generated").glob("gen-*.S")))
 EVERY_GUEST = DIRECTED + SAMPLES + ("guests/forever.S",) + GENERATED
 HV = "emu hv --hypervisor my_hv.py:MyHypervisor"
 BARE = "emu run --boot s --mem 16M"
@@ -395,7 +395,7 @@ def directed_equal_bare(work: Work):
 
 @check(points=12)
 def generated_equal_bare(work: Work):
-    """The kernels in guests/generated/ end as their bare runs do"""
+    """The kernels in generated/ end as their bare runs do"""
     return assert_equals_bare(work, GENERATED)
 
 

@@ -78,6 +78,10 @@ MUTANTS = [
            "directed_equal_bare exit_counts generated_equal_bare user_mode",
            ("if lowest_privilege > hart.priv or (writes and read_only):",
             "if writes and read_only:")),
+    mutant("read-only CSRs written",
+           "csr_instructions directed_equal_bare exit_counts generated_equal_bare",
+           ("if lowest_privilege > hart.priv or (writes and read_only):",
+            "if lowest_privilege > hart.priv:")),
     mutant("csrrs with rs1 = x0 writes",
            "csr_instructions directed_equal_bare exit_counts "
            "generated_equal_bare os_equals_bare ticks_equals_bare user_mode",
