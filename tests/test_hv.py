@@ -17,6 +17,7 @@ from emu.core import RAM_BASE
 from emu.hv import Action, EndReason, GuestState, Hypervisor, Outcome, hypervisor
 from emu.options import load_program
 from emu.hv.memory import shadow_contents
+from emu.labs import kit
 from tests.hvkit import KERNEL, assemble, bare_state, diff, hv_state, kernel, run_hv
 from tests.test_guests import GUESTS as SAMPLE_GUESTS, build_guest
 
@@ -403,69 +404,28 @@ def test_wfi_without_a_timer_stops_only_that_guest():
 
 # ---- equivalence: hypothesis-generated S-mode programs ----
 
-REGS = ["a0", "a1", "a2", "a3", "a4", "a5", "t0", "t1"]
-READABLE = ["sstatus", "sie", "sip", "sepc", "stvec", "sscratch", "satp", "scause", "stval",
-            "scounteren", "time", "cycle", "instret", "timeh", "cycleh", "instreth"]
-ADDRESSES = [0, 0x40000000, 0x40001000, 0x40002000, 0x40003004, 0x40004000, 0x40005000,
-             0x40400000, 0x40800000, 0x50000000, 0x80002000, 0x10000005, 0x81000000]
+class Draws:
+    """The kit's random-kernel choices (emu/labs/kit.py), drawn by hypothesis so
+    that a failing kernel shrinks."""
+
+    def __init__(self, draw):
+        self.draw = draw
+
+    def pick(self, options):
+        return self.draw(st.sampled_from(options))
+
+    def integer(self, low, high):
+        return self.draw(st.integers(low, high))
 
 
 @st.composite
 def operation(draw) -> str:
-    reg = draw(st.sampled_from(REGS))
-    value = draw(st.sampled_from([0, 2, 0x20, 0x222, 0x40000, 0x80000, 0x100, -1])
-                 | st.integers(0, 0xFFFF_FFFF))
-    kind = draw(st.integers(0, 15))
-    if kind == 0:
-        return f"csrr {reg}, {draw(st.sampled_from(READABLE))}"
-    if kind == 1:
-        csr = draw(st.sampled_from(["sscratch", "sepc", "sie", "sip", "scounteren"]))
-        op = draw(st.sampled_from(["csrw", "csrs", "csrc"]))
-        return f"li {reg}, {value}\n{op} {csr}, {reg}"
-    if kind == 2:
-        bits = draw(st.sampled_from([2, 0x40000, 0x80000, 0xC0000, 0x100, 0x20]))
-        return f"li t2, {bits}\n{draw(st.sampled_from(['csrs', 'csrc']))} sstatus, t2"
-    if kind == 3:
-        return f"li a0, {draw(st.integers(0, 1))}\ncall paging"
-    if kind == 4:
-        return draw(st.sampled_from(["sfence.vma", "li t2, 0x40003000\nsfence.vma t2"]))
-    if kind == 5:
-        return draw(st.sampled_from(["ebreak", ".word 0", "csrr a0, mstatus", "mret",
-                                     "csrw time, a0", "csrr a1, 0x7c0"]))
-    if kind in (6, 7):
-        address = draw(st.sampled_from(ADDRESSES))
-        op = draw(st.sampled_from(["lw", "lbu", "sw", "sb", "amoadd.w"]))
-        if op == "amoadd.w":
-            return f"li t2, {address & ~3}\namoadd.w {reg}, {reg}, (t2)"
-        return f"li t2, {address}\n{op} {reg}, 0(t2)"
-    if kind == 8:
-        return f"li t2, {draw(st.sampled_from(ADDRESSES)) & ~3}\njalr ra, 0(t2)"
-    if kind == 9:
-        return f"li a0, {draw(st.integers(0, 120))}\ncall timer_in"
-    if kind == 10:
-        return draw(st.sampled_from(["csrsi sstatus, 2", "csrci sstatus, 2",
-                                     "csrsi sie, 2\ncsrsi sip, 2"]))
-    if kind == 11:
-        return f"li a0, {draw(st.integers(20, 500))}\ncall timer_in\nwfi"
-    if kind == 12:
-        target = draw(st.sampled_from(["li a0, USER_VA", "la a0, user_code"]))
-        return f"{target}\ncall to_user"
-    if kind == 13:
-        return f"li t2, {draw(st.integers(1, 60))}\n1: addi t2, t2, -1\nbnez t2, 1b"
-    if kind == 14:
-        return f"li a0, {value & 0xFF}\nli a7, 1\necall"         # legacy putchar
-    return f"csrw scounteren, {draw(st.integers(0, 7))}"
+    return kit.kernel_operation(Draws(draw))
 
 
 @st.composite
 def user_operation(draw) -> str:
-    reg = draw(st.sampled_from(REGS))
-    return draw(st.sampled_from([
-        f"rdtime {reg}", f"rdcycle {reg}", f"rdinstret {reg}", f"csrr {reg}, sstatus",
-        "ebreak", "wfi", "sret", "sfence.vma", f"li t2, 0x40001000\nlw {reg}, 0(t2)",
-        f"li t2, 0x40003000\nsw {reg}, 0(t2)", f"li t2, 0x40004000\nlw {reg}, 0(t2)",
-        f"li t2, 0x80002000\nlw {reg}, 0(t2)", "li t2, 30\n1: addi t2, t2, -1\nbnez t2, 1b",
-    ]))
+    return kit.user_operation(Draws(draw))
 
 
 RANDOM_LIMIT = 2_000_000

@@ -235,8 +235,8 @@ class Guest:
 
 class Hypervisor(ExitHandlers):
     """The hypervisor. Coursework replaces parts by subclassing (docs/hypervisor.md):
-    the exit handlers (emulate.py's methods), `sbi`, `pager_class` (shadow paging
-    policy), `scheduler_class`, and `shadow_pages`."""
+    the exit handlers (emulate.py's methods), `enter_trap`, `sbi`, `pager_class`
+    (shadow paging policy), `scheduler_class`, and `shadow_pages`."""
     pager_class = ShadowPager
     scheduler_class = RoundRobin
     shadow_pages = DEFAULT_SHADOW_PAGES
@@ -458,14 +458,20 @@ class Hypervisor(ExitHandlers):
         cause = hart.pending_interrupt()
         if cause:
             pc = self.core.pc
-            self.core.pc = hart.enter_trap(cause, 0, pc)
+            self.core.pc = self.enter_trap(guest, cause, 0, pc)
             guest.stats.injected[cause_name(cause)] += 1
             if self.monitor:
                 guest.exit_log.append(ExitRecord(self.clock, hart.steps, Trap(cause, 0, pc, 0),
                                                  None))
             if self.trace:
                 self.trace(f"[{guest.name}] {pc:08x}: -- {cause_name(cause)} injected, "
-                           f"to {hart.stvec & ~3:08x}")
+                           f"to {self.core.pc:08x}")
+
+    def enter_trap(self, guest: Guest, cause: int, tval: int, pc: int) -> int:
+        """Deliver a trap (an exception the guest receives, or an interrupt) into
+        the guest kernel, as the hardware's trap entry does on the virtual CSRs;
+        returns the pc to continue at. Every injected trap comes through here."""
+        return guest.hart.enter_trap(cause, tval, pc)
 
     # ---- one exit
 
@@ -509,7 +515,7 @@ class Hypervisor(ExitHandlers):
         elif outcome is Outcome.INJECT:
             self._check_trap_loop(guest, trap, action)
             if guest.state is not GuestState.STOPPED:
-                core.pc = hart.enter_trap(action.cause, action.tval, trap.pc)
+                core.pc = self.enter_trap(guest, action.cause, action.tval, trap.pc)
         else:
             hart.steps -= 1             # it never completed: the bare board stops before it
             guest.stop(GuestEnd(EndReason.CRASH, message=action.message))
