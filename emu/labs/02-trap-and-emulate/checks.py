@@ -31,7 +31,7 @@ from emu.labs.work import LabStub, student_error
 LAB = LabSpec(
     title="Trap and emulate",
     goal="Emulate a guest kernel's CSR accesses, SRET, WFI and SFENCE.VMA, and deliver "
-         "its traps, exactly as the hardware would",
+         "its traps, exactly as the hardware would.",
     files=("my_hv.py",),
     stubs=("emu.hv.emulate:ExitHandlers.emulate_csr",
            "emu.hv.emulate:ExitHandlers.emulate_sret",

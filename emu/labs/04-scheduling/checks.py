@@ -21,7 +21,7 @@ from emu.labs import CheckFailed, LabSpec, Work, check
 LAB = LabSpec(
     title="Scheduling and shares",
     goal="A stride scheduler: CPU in proportion to shares at every moment, for guests "
-         "that sleep and wake",
+         "that sleep and wake.",
     files=("my_scheduler.py", "my_hv.py"),
     stubs=("emu.hv.scheduler:RoundRobin.pick",),
 )
