@@ -65,15 +65,16 @@ MUTANTS = {
         ("    addi    t0, t0, 4\n    csrw    mepc, t0", "    csrw    mepc, t0"),
         ALL - {"unhandled"}),
     "mepc advanced by 8": (
-        ("    addi    t0, t0, 4\n    csrw    mepc, t0", "    addi    t0, t0, 8\n    csrw    mepc, t0"),
+        ("    addi    t0, t0, 4\n    csrw    mepc, t0",
+         "    addi    t0, t0, 8\n    csrw    mepc, t0"),
         # rd is right; the harness's next store is skipped, and U-mode programs break
         {"random_registers", "registers_preserved", "rd_zero", "hello", "numbers",
          "system_call_edges"}),
     "t1 not restored": (
-        ("    .irp n, 1,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31\n"
-         "    lw      x\\n",
-         "    .irp n, 1,3,4,5,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31\n"
-         "    lw      x\\n"),
+        ("    .irp n, 1,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,"
+         "29,30,31\n    lw      x\\n",
+         "    .irp n, 1,3,4,5,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,"
+         "29,30,31\n    lw      x\\n"),
         {"random_registers", "registers_preserved", "rd_zero", "numbers", "system_call_edges"}),
     "signed division by zero not special": (
         ("    beqz    a1, 3f\n    xor", "    xor"), {"divide"}),
@@ -87,14 +88,16 @@ MUTANTS = {
         {"multiply", "random_registers", "registers_preserved", "rd_zero", "one_trap_each",
          "numbers"}),
     "every illegal instruction is skipped as if emulated": (
-        ("    bne     t0, t1, unhandled\n    srli    t0, s0, 25", "    bne     t0, t1, next_instruction\n    srli    t0, s0, 25"),
+        ("    bne     t0, t1, unhandled\n    srli    t0, s0, 25",
+         "    bne     t0, t1, next_instruction\n    srli    t0, s0, 25"),
         {"unhandled"}),
     "write returns 0": (
         ("    sw      a1, 10 * 4(sp)            # all of it is written",
          "    sw      zero, 10 * 4(sp)"),
         {"system_call_edges"}),
     "exit status ignored": (
-        ("    lw      a0, 10 * 4(sp)\n    j       power_off", "    li      a0, 0\n    j       power_off"),
+        ("    lw      a0, 10 * 4(sp)\n    j       power_off",
+         "    li      a0, 0\n    j       power_off"),
         {"numbers"}),
 }
 

@@ -80,7 +80,8 @@ class Work:
             except SyntaxError as error:
                 raise CheckFailed(f"{filename}, line {error.lineno}: {error.msg}") from None
             except Exception as error:
-                raise CheckFailed(f"{filename} fails when imported: {student_error(error, self.root)}") from None
+                raise CheckFailed(f"{filename} fails when imported: "
+                                  f"{student_error(error, self.root)}") from None
             self._modules[filename] = module
         if attribute is None:
             return module
