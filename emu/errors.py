@@ -44,5 +44,7 @@ def where_raised(error: BaseException, among: Path | None = None) -> str:
 def describe_error(error: BaseException, among: Path | None = None) -> str:
     """An exception from code that is not emu's, for its author: what and where."""
     text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    if isinstance(error, SyntaxError):      # its text names the file and line already
+        return text
     where = where_raised(error, among)
     return f"{text} ({where})" if where else text

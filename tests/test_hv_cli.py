@@ -118,6 +118,24 @@ def test_a_students_hypervisor_class(guest_source, tmp_path):
     assert result.stdout.startswith("[hello] *one")
 
 
+@pytest.mark.parametrize("method, body", [
+    ("enter_trap(self, guest, cause, tval, pc)", "return {}[cause]"),       # no handler's
+    ("__init__(self, *args, **kwargs)", "raise ValueError('bad config')"),
+])
+def test_an_error_in_a_students_hypervisor_is_one_message_not_a_traceback(
+        guest_source, tmp_path, method, body):
+    module = tmp_path / "broken_hv.py"
+    module.write_text(f"from emu.hv import Hypervisor\n\nclass Broken(Hypervisor):\n"
+                      f"    def {method}:\n        {body}\n")
+    result = run(str(guest_source("trapper", "    ebreak\n    j       shutdown\n")),
+                 "--hypervisor", f"{module}:Broken")
+    assert result.exit_code == 125
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"emu hv: the hypervisor {module}:Broken failed: ")
+    assert line.endswith(f"(broken_hv.py, line 5, in {method.split('(')[0]})")
+    assert "Traceback" not in result.output
+
+
 def test_a_students_hypervisor_file_imports_its_neighbours(guest_source, tmp_path,
                                                          monkeypatch):
     # A lab's my_hv.py imports my_scheduler.py beside it, wherever emu is run from

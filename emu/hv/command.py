@@ -3,6 +3,7 @@ hypervisor. Each guest's console goes to stdout line by line as `[NAME] line`;
 emu's own messages, the per-guest summary and --stats go to stderr."""
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from emu.errors import ConfigError, EmuError
+from emu.errors import ConfigError, EmuError, describe_error
 from emu.hv.hypervisor import (DEFAULT_QUANTUM, EndReason, GuestConfig, Hypervisor)
 from emu.hv.stats import perf_kvm_report
 from emu.options import input_bytes, load_program
@@ -72,7 +73,7 @@ def load_hypervisor_class(spec: str) -> type[Hypervisor]:
         raise
     except Exception as error:      # the student's module: any error is theirs to see
         raise ConfigError(f"--hypervisor: cannot import {module_name}: "
-                          f"{type(error).__name__}: {error}") from None
+                          f"{describe_error(error)}") from None
     cls = getattr(module, class_name, None)
     if not (isinstance(cls, type) and issubclass(cls, Hypervisor)):
         raise ConfigError(f"--hypervisor: {module_name} has no class {class_name} "
@@ -149,17 +150,20 @@ def hv(guests, mem, quantum, share, max_insns, console_dir, inputs, stats, json_
         debugging = debug or gdb_port is not None
         from emu.debug.command import TextSink
         out = TextSink(sys.stdout) if debug else sys.stdout.buffer
-        machine = cls(configs, quantum=quantum, max_insns=max_insns,
-                      out=out, console_dir=console_dir, trace=trace)
+        with _blame(hypervisor_spec):
+            machine = cls(configs, quantum=quantum, max_insns=max_insns,
+                          out=out, console_dir=console_dir, trace=trace)
     except (EmuError, OSError) as error:
         raise click.ClickException(str(error)) from None
     if debugging:
-        machine = _debug(machine, script, batch, gdb_port)
+        with _blame(hypervisor_spec):
+            machine = _debug(machine, script, batch, gdb_port)
         _report(machine, stats, json_path, exit_status(machine))
         return
     interrupted = False
     try:
-        machine.run()
+        with _blame(hypervisor_spec):
+            machine.run()
     except KeyboardInterrupt:
         interrupted = True
     status = STATUS_INTERRUPTED if interrupted else exit_status(machine)
@@ -167,6 +171,23 @@ def hv(guests, mem, quantum, share, max_insns, console_dir, inputs, stats, json_
         click.echo(summary_line(guest), err=True)
     _report(machine, stats, json_path, status)
     sys.exit(status)
+
+
+@contextlib.contextmanager
+def _blame(spec: str | None):
+    """An exception out of a --hypervisor class (one its exit handlers did not
+    catch: in its scheduler, its pager, its enter_trap...) is its author's
+    mistake: one message naming where, and the crash status, not a traceback.
+    Without --hypervisor it is emu's own bug, and the traceback is for us."""
+    try:
+        yield
+    except (EmuError, OSError):
+        raise
+    except Exception as error:
+        if spec is None:
+            raise
+        click.echo(f"emu hv: the hypervisor {spec} failed: {describe_error(error)}", err=True)
+        sys.exit(STATUS_CRASH)
 
 
 def _debug(machine: Hypervisor, script: Path | None, batch: bool,
