@@ -98,17 +98,11 @@ def _under_asan() -> bool:
 
 
 def _supervise(lab: Lab, check: Check, work: Path, verdict: Path, out) -> str:
-    """Run the child; "done", "timeout" or "memory"."""
+    """Run the child to its end: "timeout", "memory" (when the parent watches
+    it), or "status N", its exit status. The child sets its own limits (no
+    preexec_fn: the parent grades with threads, and a fork between threads must
+    run no Python before exec)."""
     limit_space = not _under_asan()
-
-    def limits():
-        cpu = int(check.timeout) + 5
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if limit_space:
-            resource.setrlimit(resource.RLIMIT_AS, (check.memory, check.memory))
-
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0",
                PYTHONPATH=os.pathsep.join(filter(None, [str(EMU_ROOT),
                                                         os.environ.get("PYTHONPATH")])))
@@ -119,25 +113,34 @@ def _supervise(lab: Lab, check: Check, work: Path, verdict: Path, out) -> str:
     command = [sys.executable, "-m", "emu.labs.sandbox", str(lab.path), check.name, str(work),
                str(verdict)]
     child = subprocess.Popen(command, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                             stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=limits)
+                             stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + check.timeout
-    how = "done"
+    how = None
     try:
-        while child.poll() is None:
+        while how is None and child.poll() is None:
             if time.monotonic() > deadline:
                 how = "timeout"
-                break
-            if not limit_space and _resident(child.pid) > check.memory:
+            elif not limit_space and _resident(child.pid) > check.memory:
                 how = "memory"
-                break
-            time.sleep(POLL)
+            else:
+                time.sleep(POLL)
     finally:
         try:
             os.killpg(child.pid, signal.SIGKILL)    # the child and anything it started
         except ProcessLookupError:
             pass
         child.wait()
-    return how if how != "done" else f"status {child.returncode}"
+    return how or f"status {child.returncode}"
+
+
+def _limit(check: Check) -> None:
+    """The child's limits, set before any of the student's code runs."""
+    cpu = int(check.timeout) + 5
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if not _under_asan():
+        resource.setrlimit(resource.RLIMIT_AS, (check.memory, check.memory))
 
 
 def _resident(pid: int) -> int:
@@ -180,6 +183,7 @@ def child_main(folder: str, check_name: str, work_dir: str, verdict_path: str) -
     sys.path.insert(0, work_dir)        # the student's modules may import each other
     lab = load_lab(Path(folder))
     check = lab.check_named(check_name)
+    _limit(check)
     verdict = {"passed": False, "message": "", "expected": None, "got": None,
                "reproduce": None, "note": ""}
     try:
