@@ -99,8 +99,9 @@ def test_a_checks_module_is_loaded_as_an_import_would_load_it(tmp_path):
     assert [c.name for c in load_lab(folder).checks] == ["one"]
 
 
-def test_selecting_checks_by_substring_or_glob():
+def test_selecting_checks_by_substring_of_name_or_title_or_by_glob():
     assert [c.name for c in select(lab(), "add")] == ["adds"]
+    assert [c.name for c in select(lab(), "QUANTA")] == ["slices"]
     assert [c.name for c in select(lab(), "*s")] == ["adds", "returns", "slices", "guest_stops"]
     assert select(lab(), "nothing") == []
 

@@ -103,8 +103,10 @@ def _lab_of(directory: Path) -> Lab:
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the results in Gradescope's format (results.json).")
 @click.option("-k", "pattern", metavar="PATTERN",
-              help="Only the checks whose name contains PATTERN (or matches it as a glob).")
-@click.option("-v", "--verbose", is_flag=True, help="Also what passing checks say, and timings.")
+              help="Only the checks whose name or title contains PATTERN (or whose name "
+                   "matches it as a glob).")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Also what passing checks say, each check's time and name (for -k).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N",
               help="Checks run at once  [default: the number of CPUs]")
 def check(number, directory, json_path, pattern, verbose, jobs):

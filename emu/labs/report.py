@@ -18,10 +18,13 @@ from emu.labs.sandbox import Result, run_check
 
 
 def select(lab: Lab, pattern: str | None) -> list[Check]:
-    """The checks whose name contains pattern, or matches it as a glob (-k)."""
+    """The checks whose name or title contains pattern (in any case), or whose
+    name matches it as a glob (-k)."""
     if not pattern:
         return list(lab.checks)
-    return [c for c in lab.checks if pattern in c.name or fnmatch.fnmatch(c.name, pattern)]
+    text = pattern.lower()
+    return [c for c in lab.checks
+            if text in c.name.lower() or text in c.title.lower() or fnmatch.fnmatch(c.name, pattern)]
 
 
 def grade(lab: Lab, student_dir: Path, checks: Sequence[Check], jobs: int = 1) -> list[Result]:
@@ -62,7 +65,7 @@ def text_report(lab: Lab, results: Sequence[Result], verbose: bool = False) -> s
     for result in results:
         mark = "PASS" if result.passed else "FAIL"
         score = f"{points(result.score)}/{points(result.check.points)}"
-        timing = f"  ({result.seconds:.1f} s)" if verbose else ""
+        timing = f"  ({result.seconds:.1f} s, -k {result.check.name})" if verbose else ""
         out.append(f"  {mark}  {result.check.title:<{width}}  {score:>7}{timing}")
         out += ["          " + line for line in explain(result, verbose)]
     got, most = total(results)
