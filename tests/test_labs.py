@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
+import re
 import shutil
 import stat
 import subprocess
@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from emu.cli import main
-from emu.labs import LabError, all_labs, find_lab, load_lab
+from emu.labs import LABS_DIR, LabError, all_labs, find_lab, load_lab
 from emu.labs.report import grade, select
 
 pytestmark = pytest.mark.usefixtures("sandbox_env")     # children load the core
@@ -97,6 +97,33 @@ def test_a_checks_module_is_loaded_as_an_import_would_load_it(tmp_path):
         "@dataclass\nclass Case:\n    value: int\n"
         "@check(points=1)\ndef one(work):\n    return str(Case(1))\n")
     assert [c.name for c in load_lab(folder).checks] == ["one"]
+
+
+def package_labs():
+    return [lab for lab in all_labs() if lab.path.parent == LABS_DIR]
+
+
+def test_emus_labs_are_01_to_04_of_100_points_each():
+    assert [(lab.slug[:2], lab.points) for lab in package_labs()] == \
+        [("01", 100), ("02", 100), ("03", 100), ("04", 100)]
+
+
+def test_each_handouts_grading_table_is_its_checks_titles_and_points():
+    for lab in package_labs():
+        rows = re.findall(r"^\| (.+?) \| (\d+) \|$", (lab.path / "README.md").read_text(),
+                          re.MULTILINE)
+        assert [(title, int(points)) for title, points in rows] == \
+            [(c.title, c.points) for c in lab.checks], lab.slug
+
+
+def test_each_lab_ships_its_answer_files_where_the_package_data_reaches():
+    """What `emu lab start` copies is what a wheel holds: pyproject's package data
+    for emu.labs reaches files two folders below a lab's (emu/labs/NN-name/a/b)."""
+    for lab in package_labs():
+        for name in lab.spec.files:
+            assert (lab.path / name).is_file(), (lab.slug, name)
+        for path in lab.starter_files():
+            assert len(path.relative_to(lab.path).parts) <= 2, path
 
 
 def test_selecting_checks_by_substring_of_name_or_title_or_by_glob():

@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 
 from emu.errors import EmuError
-from emu.labs import Lab, LabError, all_labs, find_lab
+from emu.labs import Lab, all_labs, find_lab
 from emu.labs.report import (grade, gradescope, points, select, text_report, total,
                              write_csv)
 from emu.labs.sandbox import run_check
