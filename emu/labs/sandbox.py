@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emu.labs import Check, Lab, LabError, load_lab
-from emu.labs.work import CheckFailed, LabStub, Work, student_error
+from emu.errors import describe_error
+from emu.labs.work import CheckFailed, LabStub, Work
 
 FILE_LIMIT = 64 << 20           # bytes in any one file it writes
 OUTPUT_LIMIT = 8192             # bytes of its output kept for the report
@@ -196,7 +197,7 @@ def child_main(folder: str, check_name: str, work_dir: str, verdict_path: str) -
     except LabStub as stub:
         verdict["message"] = str(stub)
     except (Exception, SystemExit) as error:     # the student's code raised, or exited
-        verdict["message"] = student_error(error, work_root)
+        verdict["message"] = describe_error(error, work_root)
     sys.stdout.flush()
     Path(verdict_path).write_text(json.dumps(verdict))
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator
 
-from emu.errors import describe_error
+from emu.errors import EmuError, describe_error
 
 
 class CheckFailed(Exception):
@@ -35,7 +35,6 @@ class Work:
     def __init__(self, root: Path, lab_name: str, files: tuple[str, ...], stubs: tuple[str, ...]):
         self.root, self.lab_name, self.files = root, lab_name, files
         self._originals = {target: _resolve(target) for target in stubs}
-        self._stubbed = False
         self._modules: dict[str, Any] = {}
         self.stub_out()
 
@@ -44,7 +43,6 @@ class Work:
     def stub_out(self) -> None:
         for target, (owner, attribute, _) in self._originals.items():
             setattr(owner, attribute, _stub(self.lab_name, attribute))
-        self._stubbed = True
 
     @contextlib.contextmanager
     def reference(self) -> Iterator[None]:
@@ -81,7 +79,7 @@ class Work:
                 raise CheckFailed(f"{filename}, line {error.lineno}: {error.msg}") from None
             except Exception as error:
                 raise CheckFailed(f"{filename} fails when imported: "
-                                  f"{student_error(error, self.root)}") from None
+                                  f"{describe_error(error, self.root)}") from None
             self._modules[filename] = module
         if attribute is None:
             return module
@@ -94,17 +92,10 @@ class Work:
         """Assemble a source with emu's assembler; the student's directory is
         searched for its .include files. Bad assembly is the student's."""
         from emu.asm.command import load_source
-        from emu.errors import EmuError
         try:
             return load_source(Path(source), include_dirs=(self.root, *include_dirs))
         except EmuError as error:
             raise CheckFailed(str(error)) from None
-
-
-def student_error(error: BaseException, root: Path) -> str:
-    """An exception in the student's code, named by where in their files it was
-    raised."""
-    return describe_error(error, root)
 
 
 def _resolve(target: str) -> tuple[Any, str, Any]:

@@ -21,12 +21,13 @@ from emu.asm.command import load_source
 from emu.core import Priv
 from emu.disasm import disassemble
 from emu.elf import Program
+from emu.errors import describe_error
 from emu.hv import Action, GuestConfig, Hypervisor, Outcome
 from emu.hv.vcpu import VirtualHart
 from emu.isa import cause_name
 from emu.isa.instructions import ABI_NAMES
 from emu.labs import CheckFailed, LabSpec, Work, check, kit
-from emu.labs.work import LabStub, student_error
+from emu.labs.work import LabStub
 
 LAB = LabSpec(
     title="Trap and emulate",
@@ -80,7 +81,7 @@ def run(work: Work, cls: type[Hypervisor], paths: tuple[str, ...], **options) ->
     except LabStub:
         raise
     except Exception as error:
-        raise CheckFailed(f"your hypervisor raised {student_error(error, work.root)} while "
+        raise CheckFailed(f"your hypervisor raised {describe_error(error, work.root)} while "
                           f"running {', '.join(paths)}",
                           reproduce=f"{HV} {' '.join(paths)}") from None
 
@@ -227,7 +228,7 @@ def replay(work: Work, calls: list[Call]) -> str:
         except LabStub:
             raise
         except Exception as error:
-            failures.append((call, {"result": f"raised {student_error(error, work.root)}"},
+            failures.append((call, {"result": f"raised {describe_error(error, work.root)}"},
                              ["result"]))
             continue
         keys = differing(call.effect, effect)
