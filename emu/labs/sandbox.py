@@ -64,7 +64,7 @@ class Result:
 
 def run_check(lab: Lab, check: Check, student_dir: Path) -> Result:
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="emu-lab-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="emu-lab-", ignore_cleanup_errors=True) as tmp:
         work = Path(tmp) / "work"
         copy_student_files(student_dir, work)
         verdict, output = Path(tmp) / "verdict.json", Path(tmp) / "output"
