@@ -10,12 +10,14 @@ from pathlib import Path
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
+from emu.core import RAM_BASE
 from emu.errors import ProgramError
 
 EM_RISCV = 243
 PT_LOAD = "PT_LOAD"
 EF_RISCV_RVC = 0x1
 EF_RISCV_FLOAT_ABI = 0x6
+SHF_ALLOC = 0x2
 BUILD_HINT = "build it with -march=rv32ima_zicsr_zifencei -mabi=ilp32"
 
 
@@ -33,6 +35,7 @@ class Program:
     segments: list[Segment]
     symbols: dict[str, int] = field(default_factory=dict)
     labels: dict[int, str] = field(default_factory=dict)   # address -> name, for traces
+    notes: list[str] = field(default_factory=list)         # what loading it left out, and why
 
 
 def label_map(symbols) -> dict[int, str]:
@@ -82,18 +85,38 @@ def _read(path: Path, elf: ELFFile) -> Program:
                            f"which emu does not have: {BUILD_HINT}")
     if flags & EF_RISCV_FLOAT_ABI:
         raise ProgramError(f"{path}: uses a hard-float ABI; emu has no F or D: {BUILD_HINT}")
-    segments = [
-        Segment(seg["p_paddr"], seg.data(), seg["p_memsz"])
-        for seg in elf.iter_segments()
-        if seg["p_type"] == PT_LOAD and seg["p_memsz"] > 0
-    ]
-    if not segments:
+    loads = [seg for seg in elf.iter_segments()
+             if seg["p_type"] == PT_LOAD and seg["p_memsz"] > 0]
+    if not loads:
         raise ProgramError(f"{path}: has nothing to load (no PT_LOAD segment)")
-    for seg in segments:
-        if len(seg.data) > seg.memsz:
-            raise ProgramError(f"{path}: a segment at {seg.paddr:#x} holds more file bytes "
+    for seg in loads:
+        if seg["p_filesz"] > seg["p_memsz"]:
+            raise ProgramError(f"{path}: a segment at {seg['p_paddr']:#x} holds more file bytes "
                                "than memory bytes")
-    return Program(str(path), elf["e_entry"], segments, *_symbols(elf))
+    segments, notes = _skip_headers_below_ram(path, elf, loads)
+    return Program(str(path), elf["e_entry"], segments, *_symbols(elf), notes=notes)
+
+
+def _skip_headers_below_ram(path: Path, elf: ELFFile, loads) -> tuple[list[Segment], list[str]]:
+    """The segments to load, less a part below RAM that holds no section. GNU ld
+    with -Ttext=0x80000000 (and no linker script) maps the ELF and program headers
+    into the first segment, in the page below .text: outside this board's RAM.
+    QEMU loads such a file; so does emu, leaving the headers out, with a note."""
+    sections = [(s["sh_addr"], s["sh_addr"] + s["sh_size"]) for s in elf.iter_sections()
+                if s["sh_flags"] & SHF_ALLOC and s["sh_size"]]
+    segments, notes = [], []
+    for seg in loads:
+        paddr, vaddr, memsz = seg["p_paddr"], seg["p_vaddr"], seg["p_memsz"]
+        below = min(memsz, max(0, RAM_BASE - paddr))     # bytes below RAM
+        if below and not any(start < vaddr + below and end > vaddr for start, end in sections):
+            notes.append(f"{path}: {paddr:#x}-{paddr + below:#x} holds only the ELF headers, "
+                         "outside RAM: not loaded")
+            if below == memsz:
+                continue
+            segments.append(Segment(paddr + below, seg.data()[below:], memsz - below))
+        else:
+            segments.append(Segment(paddr, seg.data(), memsz))
+    return segments, notes
 
 
 def _symbols(elf: ELFFile) -> tuple[dict[str, int], dict[int, str]]:

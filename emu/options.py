@@ -23,7 +23,10 @@ def load_program(path: Path) -> Program:
     if not is_elf and path.suffix in (".s", ".S"):
         from emu.asm.command import load_source     # the assembler, only when needed
         return load_source(path)
-    return load_elf(path)
+    program = load_elf(path)
+    for note in program.notes:
+        click.echo(f"emu: note: {note}", err=True)
+    return program
 
 
 def input_bytes(value: str) -> bytes:

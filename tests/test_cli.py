@@ -299,6 +299,21 @@ def test_segment_outside_ram(tmp_path, binutils):
     assert_user_error(invoke("run", elf), "outside RAM", "link it at 0x80000000")
 
 
+def test_the_headers_gnu_ld_maps_below_ram_are_left_out_with_a_note(tmp_path, binutils):
+    """ld -Ttext=0x80000000 without a script maps the ELF headers in the page below
+    .text, outside RAM: QEMU runs such a file, and so does emu, without them."""
+    elf = odd_build(tmp_path, "li t0, 0x10000000; li t1, 'k'; sb t1, 0(t0)\n"
+                              "li t0, 0x100000; li t1, 0x5555; sw t1, 0(t0)\n1: j 1b",
+                    RV32, [*LD32, "-Ttext=0x80000000"])
+    result = invoke("run", elf)
+    assert (result.exit_code, result.stdout) == (0, "k")
+    assert result.stderr == (f"emu: note: {elf}: 0x7ffff000-0x80000000 holds only the ELF "
+                             "headers, outside RAM: not loaded\n")
+    # Code below RAM is another matter.
+    elf = odd_build(tmp_path, "nop; nop; nop; j _start", RV32, [*LD32, "-Ttext=0x7ffffff8"])
+    assert_user_error(invoke("run", elf), "outside RAM", "link it at 0x80000000")
+
+
 def test_segment_beyond_a_small_ram(hello):
     assert_user_error(invoke("run", hello, "--mem", "4K"), "outside RAM", "--mem")
 
