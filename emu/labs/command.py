@@ -43,7 +43,7 @@ def lab():
     """Coursework labs: handouts, starter files and autograders (docs/teaching.md)."""
 
 
-@lab.command("list")
+@lab.command("list", short_help="The labs: number, name, points and goal.")
 def list_command():
     """The labs: number, name, points and goal."""
     try:
@@ -55,7 +55,7 @@ def list_command():
         click.echo(f"{lab.slug:<{width}}  {points(lab.points):>3} points  {lab.spec.goal}")
 
 
-@lab.command("start")
+@lab.command("start", short_help="Copy a lab's handout and starter files.")
 @click.argument("number")
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 def start(number, directory):
@@ -96,7 +96,7 @@ def _lab_of(directory: Path) -> Lab:
     raise click.ClickException(f"which lab is in {directory}? Name it: emu lab check NN")
 
 
-@lab.command("check")
+@lab.command("check", short_help="Grade your work on a lab.")
 @click.argument("number", required=False)
 @click.option("--dir", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=Path("."), help="The directory with your work  [default: .]")
@@ -127,7 +127,7 @@ def check(number, directory, json_path, pattern, verbose, jobs):
     sys.exit(0 if got == most else 1)
 
 
-@lab.command("grade")
+@lab.command("grade", short_help="Grade a class's submissions, in parallel.")
 @click.argument("number")
 @click.argument("submissions", nargs=-1, required=True,
                 type=click.Path(exists=True, file_okay=False, path_type=Path))
@@ -211,7 +211,7 @@ exit 0
 """
 
 
-@lab.command("autograder")
+@lab.command("autograder", short_help="Build Gradescope's autograder zip for a lab.")
 @click.argument("number")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The zip to write, for Gradescope's \"Upload autograder\".")
