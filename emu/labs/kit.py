@@ -31,6 +31,7 @@ from emu.elf import Program
 from emu.hv import GuestConfig, Hypervisor
 from emu.hv.command import guest_names
 from emu.isa.instructions import ABI_NAMES
+from emu.labs.work import CheckFailed, Work
 from emu.machine import Machine, StopReason
 from emu.platform import Console
 
@@ -62,6 +63,15 @@ def bare_state(program: Program, data: bytes = b"", max_insns: int = 5_000_000,
         "csrs": {name: machine.csr(name) for name in S_CSRS},
         "ram": core.read(RAM_BASE, mem),
     }
+
+
+def student_hypervisor(work: Work, filename: str = "my_hv.py",
+                       name: str = "MyHypervisor") -> type[Hypervisor]:
+    """The student's subclass of Hypervisor, from their file."""
+    cls = work.load(filename, name)
+    if not (isinstance(cls, type) and issubclass(cls, Hypervisor)):
+        raise CheckFailed(f"{filename}: {name} must be a subclass of emu.hv.Hypervisor")
+    return cls
 
 
 def run_hv(programs: list[Program], quantum: int = 100_000, inputs: dict | None = None,

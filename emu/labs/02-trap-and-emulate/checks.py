@@ -66,12 +66,6 @@ def program(relative: str) -> Program:
     return _programs[relative]
 
 
-def hypervisor(work: Work) -> type[Hypervisor]:
-    cls = work.load("my_hv.py", "MyHypervisor")
-    if not (isinstance(cls, type) and issubclass(cls, Hypervisor)):
-        raise CheckFailed("my_hv.py: MyHypervisor must be a subclass of emu.hv.Hypervisor")
-    return cls
-
 
 def run(work: Work, cls: type[Hypervisor], paths: tuple[str, ...], **options) -> Hypervisor:
     """The guests side by side under cls, to their end. An exception that escapes
@@ -89,7 +83,7 @@ def run(work: Work, cls: type[Hypervisor], paths: tuple[str, ...], **options) ->
 # ---- the guest checks: equal to the bare run
 
 def assert_equals_bare(work: Work, paths: tuple[str, ...]) -> str:
-    cls = hypervisor(work)
+    cls = kit.student_hypervisor(work)
     for path in paths:
         bare = kit.bare_state(program(path), max_insns=LIMIT)
         virtual = run(work, cls, (path,)).guests[0]
@@ -214,7 +208,7 @@ def differing(expected: dict, got: dict) -> list[str]:
 def replay(work: Work, calls: list[Call]) -> str:
     """Make each call on the student's hypervisor from the reference's state
     before it; fail with the first that does something else."""
-    cls = hypervisor(work)
+    cls = kit.student_hypervisor(work)
     hv = cls([GuestConfig("replay", program("guests/hello.S"), kit.MEM)])
     replica = hv.guests[0]
     failures = []
@@ -408,7 +402,7 @@ def exit_counts(work: Work):
         found = {reason: e.count for reason, e in stats.exits.items()}
         found.update((f"{name} injected", n) for name, n in stats.injected.items())
         return found
-    cls = hypervisor(work)
+    cls = kit.student_hypervisor(work)
     for path in EVERY_GUEST:
         with work.reference():
             reference = kit.run_hv([program(path)], max_insns=LIMIT)

@@ -11,7 +11,7 @@ from emu.hv.hypervisor import DEFAULT_SHADOW_PAGES
 from emu.hv.memory import (MEGAPAGE, PTE_A, PTE_D, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X,
                            ShadowPager, shadow_contents)
 from emu.labs import CheckFailed, LabSpec, Work, check
-from emu.labs.kit import MEM, bare_state, diff, hv_state
+from emu.labs.kit import MEM, bare_state, diff, hv_state, student_hypervisor
 
 LAB = LabSpec(
     title="Shadow paging",
@@ -52,12 +52,6 @@ def run_guests(cls: type[Hypervisor], programs: dict, mem: int = MEM,
     hv.run()
     return hv
 
-
-def student_hypervisor(work: Work) -> type[Hypervisor]:
-    cls = work.load("my_hv.py", "MyHypervisor")
-    if not (isinstance(cls, type) and issubclass(cls, Hypervisor)):
-        raise CheckFailed("my_hv.py's MyHypervisor is not a subclass of emu.hv.Hypervisor")
-    return cls
 
 
 def must_equal_bare(guest, bare: dict, command: str, lines: int = 0) -> None:

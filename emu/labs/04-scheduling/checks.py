@@ -17,6 +17,7 @@ from emu.hv import GuestConfig, GuestState, Hypervisor
 from emu.hv.command import guest_names
 from emu.hv.hypervisor import EndReason
 from emu.labs import CheckFailed, LabSpec, Work, check
+from emu.labs.kit import student_hypervisor
 
 LAB = LabSpec(
     title="Scheduling and shares",
@@ -106,12 +107,6 @@ class Scenario:
         hv.run()
         return hv, turns
 
-
-def student_hypervisor(work: Work) -> type[Hypervisor]:
-    cls = work.load("my_hv.py", "MyHypervisor")
-    if not (isinstance(cls, type) and issubclass(cls, Hypervisor)):
-        raise CheckFailed("my_hv.py: MyHypervisor must be a subclass of emu.hv.Hypervisor")
-    return cls
 
 
 def _state_text(hv: Hypervisor, name: str | None) -> str:
