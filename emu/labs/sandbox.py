@@ -69,13 +69,13 @@ def run_check(lab: Lab, check: Check, student_dir: Path) -> Result:
         copy_student_files(student_dir, work)
         verdict, output = Path(tmp) / "verdict.json", Path(tmp) / "output"
         with output.open("w+b") as out:
-            how = _supervise(lab, check, work, verdict, out)
+            stopped, status = _supervise(lab, check, work, verdict, out)
             out.seek(0)
             printed = out.read(OUTPUT_LIMIT + 1)
         text = printed[:OUTPUT_LIMIT].decode("utf-8", "replace")
         if len(printed) > OUTPUT_LIMIT:
             text += "\n[... more output cut]"
-        result = _verdict(check, verdict, how, text)
+        result = _verdict(check, verdict, stopped, status, text)
     result.seconds = time.monotonic() - started
     return result
 
@@ -98,9 +98,10 @@ def _under_asan() -> bool:
     return "libasan" in os.environ.get("LD_PRELOAD", "")
 
 
-def _supervise(lab: Lab, check: Check, work: Path, verdict: Path, out) -> str:
-    """Run the child to its end: "timeout", "memory" (when the parent watches
-    it), or "status N", its exit status. The child sets its own limits (no
+def _supervise(lab: Lab, check: Check, work: Path, verdict: Path,
+               out) -> tuple[str | None, int]:
+    """Run the child to its end: why the parent stopped it ("timeout", or
+    "memory" when the parent watches it; None if it ended), and its exit status. The child sets its own limits (no
     preexec_fn: the parent grades with threads, and a fork between threads must
     run no Python before exec)."""
     limit_space = not _under_asan()
@@ -116,13 +117,13 @@ def _supervise(lab: Lab, check: Check, work: Path, verdict: Path, out) -> str:
     child = subprocess.Popen(command, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=out,
                              stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + check.timeout
-    how = None
+    stopped = None
     try:
-        while how is None and child.poll() is None:
+        while stopped is None and child.poll() is None:
             if time.monotonic() > deadline:
-                how = "timeout"
+                stopped = "timeout"
             elif not limit_space and _resident(child.pid) > check.memory:
-                how = "memory"
+                stopped = "memory"
             else:
                 time.sleep(POLL)
     finally:
@@ -131,12 +132,18 @@ def _supervise(lab: Lab, check: Check, work: Path, verdict: Path, out) -> str:
         except ProcessLookupError:
             pass
         child.wait()
-    return how or f"status {child.returncode}"
+    return stopped, child.returncode
+
+
+def _cpu_seconds(check: Check) -> int:
+    """The CPU time a check may use: a little more than its wall-clock timeout,
+    which usually ends it first."""
+    return int(check.timeout) + 5
 
 
 def _limit(check: Check) -> None:
     """The child's limits, set before any of the student's code runs."""
-    cpu = int(check.timeout) + 5
+    cpu = _cpu_seconds(check)
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
     resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -152,11 +159,12 @@ def _resident(pid: int) -> int:
     return pages * os.sysconf("SC_PAGE_SIZE")
 
 
-def _verdict(check: Check, verdict: Path, how: str, output: str) -> Result:
-    if how == "timeout":
+def _verdict(check: Check, verdict: Path, stopped: str | None, status: int,
+             output: str) -> Result:
+    if stopped == "timeout":
         return Result(check, False, f"did not finish in {check.timeout:g} s: an endless loop, "
                       "or a guest that never ends?", output=output)
-    if how == "memory":
+    if stopped == "memory":
         return Result(check, False, f"used more than {check.memory >> 20} MiB of memory",
                       output=output)
     try:
@@ -165,10 +173,9 @@ def _verdict(check: Check, verdict: Path, how: str, output: str) -> Result:
                                                       "reproduce", "note")}, output=output)
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    status = int(how.split()[1])
     if status < 0:
         name = signal.Signals(-status).name
-        why = {"SIGXCPU": f"used more than {int(check.timeout) + 5} s of CPU time",
+        why = {"SIGXCPU": f"used more than {_cpu_seconds(check)} s of CPU time",
                "SIGXFSZ": f"wrote a file larger than {FILE_LIMIT >> 20} MiB"}.get(
             name, f"crashed: the check's process died of {name}")
     else:
