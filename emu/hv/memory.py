@@ -157,19 +157,17 @@ class ShadowPager:
     def satp_for(self, hart: VirtualHart) -> int:
         """The real satp that runs this guest context now."""
         try:
-            root = self._root(self.root_key(hart))
+            root = self.root_for(hart)
         except PoolExhausted:
             self.flush()
             self.recycles += 1
-            root = self._root(self.root_key(hart))
+            root = self.root_for(hart)
         return SATP_SV32 | (root >> 12)
 
     def root_for(self, hart: VirtualHart) -> int:
         """The host-physical address of the shadow root for the hart's current
         context, allocated from the pool (PoolExhausted) if it has none yet."""
-        return self._root(self.root_key(hart))
-
-    def _root(self, key: tuple) -> int:
+        key = self.root_key(hart)
         root = self.roots.get(key)
         if root is None:
             root = self.roots[key] = self.alloc_table()
