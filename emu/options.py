@@ -29,6 +29,20 @@ def load_program(path: Path) -> Program:
     return program
 
 
+def unique_names(names: list[str]) -> list[str]:
+    """The names in order, a repeated one made unique with -2, -3...: how `emu hv`
+    names guests after their files, and `emu lab grade` submissions after their
+    directories."""
+    unique: list[str] = []
+    for name in names:
+        candidate, count = name, 1
+        while candidate in unique:
+            count += 1
+            candidate = f"{name}-{count}"
+        unique.append(candidate)
+    return unique
+
+
 def input_bytes(value: str) -> bytes:
     """An --input value: TEXT, or @FILE for a file's bytes."""
     if not value.startswith("@"):

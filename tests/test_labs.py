@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from emu.cli import main
 from emu.labs import LABS_DIR, LabError, all_labs, find_lab, load_lab
 from emu.labs.report import grade, select
+from emu.options import unique_names
 
 pytestmark = pytest.mark.usefixtures("sandbox_env")     # children load the core
 
@@ -311,6 +312,13 @@ def test_grade_grades_thirty_submissions_in_parallel_into_a_csv(tmp_path):
     for path in (tmp_path / "json").iterdir():
         validate_gradescope(json.loads(path.read_text()))
     assert len(list((tmp_path / "json").iterdir())) == 30
+
+
+def test_submissions_are_named_after_their_directories_uniquely():
+    """Two students' directories of one name (from two sections, say), and one
+    whose name is the suffix the second would get, keep three rows of their own."""
+    assert unique_names(["alice", "bob", "alice", "alice-2", "alice"]) == \
+        ["alice", "bob", "alice-2", "alice-2-2", "alice-3"]
 
 
 def test_autograder_builds_gradescopes_zip(tmp_path):

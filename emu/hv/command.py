@@ -16,7 +16,7 @@ import click
 from emu.errors import ConfigError, EmuError, describe_error
 from emu.hv.hypervisor import (DEFAULT_QUANTUM, EndReason, GuestConfig, Hypervisor)
 from emu.hv.stats import perf_kvm_report
-from emu.options import input_bytes, load_program
+from emu.options import input_bytes, load_program, unique_names
 from emu.platform import parse_size
 
 DEFAULT_MEM = "16M"
@@ -27,14 +27,7 @@ STATUS_INTERRUPTED = 130
 
 def guest_names(paths: list[Path]) -> list[str]:
     """Each file's stem, made unique with -2, -3... in order."""
-    names: list[str] = []
-    for path in paths:
-        name, count = path.stem, 1
-        while name in names:
-            count += 1
-            name = f"{path.stem}-{count}"
-        names.append(name)
-    return names
+    return unique_names([path.stem for path in paths])
 
 
 def _assignments(values: tuple[str, ...], option: str, names: list[str]) -> dict[str, str]:

@@ -23,6 +23,7 @@ from emu.labs import Lab, all_labs, find_lab
 from emu.labs.report import (grade, gradescope, points, select, text_report, total,
                              write_csv)
 from emu.labs.sandbox import run_check
+from emu.options import unique_names
 
 MARKER = ".emu-lab"             # written by `start`: which lab a directory holds
 
@@ -146,7 +147,7 @@ def grade_command(number, submissions, jobs, csv_path, json_dir, pattern):
     checks = select(lab, pattern)
     if not checks:
         raise click.ClickException(f"no check of lab {lab.slug} matches {pattern!r}")
-    names = _unique_names(submissions)
+    names = unique_names([path.resolve().name for path in submissions])
     if json_dir:
         try:
             json_dir.mkdir(parents=True, exist_ok=True)
@@ -172,15 +173,6 @@ def grade_command(number, submissions, jobs, csv_path, json_dir, pattern):
             raise click.ClickException(f"cannot write {csv_path}: {error.strerror}") from None
     click.echo(f"graded {len(rows)} submissions of lab {lab.slug} in "
                f"{time.monotonic() - started:.1f} s", err=True)
-
-
-def _unique_names(paths) -> list[str]:
-    names, seen = [], {}
-    for path in paths:
-        name = path.resolve().name
-        seen[name] = seen.get(name, 0) + 1
-        names.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
-    return names
 
 
 def _write(path: Path, text: str) -> None:
