@@ -1,0 +1,38 @@
+"""Device models in Python: the board's devices that are not on the fast path
+(the PLIC, virtio disks). One model serves the bare board (`emu run`, reached by
+the core's MMIO exits) and every guest under `emu hv` (reached by the trapped load
+or store), because a model touches nothing but what it is given:
+
+- its registers, read and written by offset from its base (Device);
+- memory, through a Memory accessor: the host's RAM for the board, one guest's RAM
+  for a guest. Addresses are the machine's physical (a guest's guest-physical)
+  addresses, and an access outside that RAM raises DmaError, so a device's DMA
+  can never leave the machine it belongs to;
+- its interrupt, an IrqLine: a callable that sets the line's level (True raised),
+  wired to a PLIC source."""
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+
+class DmaError(Exception):
+    """A device's memory access that is not all inside the machine's RAM."""
+
+
+class Memory(Protocol):
+    def read(self, addr: int, size: int) -> bytes: ...
+    def write(self, addr: int, data: bytes) -> None: ...
+
+
+class Device(Protocol):
+    """An emulated device: registers read and written by offset from its base.
+    size is the access width in bytes (1, 2 or 4); a store's value holds only the
+    bytes stored."""
+    base: int
+    size: int
+
+    def load(self, offset: int, size: int) -> int: ...
+    def store(self, offset: int, size: int, value: int) -> None: ...
+
+
+IrqLine = Callable[[bool], None]
