@@ -76,10 +76,11 @@ void mtime_set(emu_t *m, uint64_t value, int in_instruction)
     request_check(m);
 }
 
-/* mip as software sees it: the bits M-mode writes, and the CLINT's lines. */
+/* mip as software sees it: the bits M-mode writes, the CLINT's lines and the
+ * PLIC's (SEIP reads as the written bit OR the line, section 3.1.9). */
 uint32_t mip_read(const emu_t *m)
 {
-    uint32_t mip = m->mip;
+    uint32_t mip = m->mip | m->external;
     if (mtime_now(m) >= m->mtimecmp)
         mip |= MIP_MTIP;
     if (m->msip & 1)
@@ -277,7 +278,10 @@ int csr_instruction(emu_t *m, uint32_t csr, uint32_t op, uint32_t operand, int w
         csr_read(m, csr, old) != 0)
         return -1;
     if (write) {
-        uint32_t value = op == 1 ? operand : op == 2 ? *old | operand : *old & ~operand;
+        /* A read-modify-write of mip sees only the written SEIP bit, not the
+         * PLIC's line (section 3.1.9). */
+        uint32_t base = csr == CSR_MIP ? (*old & ~MIP_SEIP) | (m->mip & MIP_SEIP) : *old;
+        uint32_t value = op == 1 ? operand : op == 2 ? base | operand : base & ~operand;
         csr_write(m, csr, value, 1);
     }
     return 0;

@@ -1,7 +1,7 @@
 /* devices.c: the board's fast devices, at QEMU virt's addresses (docs/board.md):
  * the CLINT (SiFive core-local interruptor: msip, mtimecmp, mtime), a 16550 UART
- * subset, the SiFive test finisher, HTIF's tohost, and the MMIO ranges the host
- * emulates. A device access must be naturally aligned; anything else, and any
+ * and its interrupt line, the SiFive test finisher, HTIF's tohost, and the MMIO
+ * ranges the host emulates. A device access must be naturally aligned; anything else, and any
  * address no device claims, is an access fault. */
 #include "hart.h"
 
@@ -12,11 +12,18 @@ enum {
 
 /* 16550 registers (byte offsets) and bits. */
 enum { UART_RBR_THR, UART_IER, UART_IIR_FCR, UART_LCR, UART_MCR, UART_LSR, UART_MSR, UART_SCR };
+#define UART_IER_RDI  0x01     /* interrupt while a received byte is ready */
+#define UART_IER_THRI 0x02     /* interrupt when the transmitter holding register empties */
+#define UART_IER_MASK 0x0F     /* bits 7:4 are always 0 */
+#define UART_IIR_NONE 0x01     /* no interrupt pending */
+#define UART_IIR_THRI 0x02     /* the transmitter is empty */
+#define UART_IIR_RDI  0x04     /* a received byte is ready */
+#define UART_IIR_FIFO 0xC0     /* the FIFOs are enabled */
+#define UART_FCR_FIFO 0x01     /* enable the FIFOs */
 #define UART_LSR_DR   0x01     /* a received byte is ready */
 #define UART_LSR_THRE 0x20     /* the transmitter accepts a byte */
 #define UART_LSR_TEMT 0x40     /* the transmitter is empty */
 #define UART_LCR_DLAB 0x80     /* registers 0 and 1 are the divisor latch */
-#define UART_IIR_NONE 0xC1     /* FIFOs on, no interrupt pending */
 #define UART_MSR_IDLE 0xB0     /* carrier detect, data set ready, clear to send */
 
 #define TEST_SIZE 0x1000
@@ -71,17 +78,54 @@ static void clint_write(emu_t *m, uint32_t offset, uint32_t value)
     }
 }
 
+static int uart_rx_ready(const emu_t *m)
+{
+    return m->uart_in_pos < m->uart_in_len;
+}
+
+/* IIR: the highest-priority interrupt pending, received data before the empty
+ * transmitter (there are no line-status or modem-status events). */
+static uint32_t uart_iir(const emu_t *m)
+{
+    uint32_t fifo = m->uart_fcr & UART_FCR_FIFO ? UART_IIR_FIFO : 0;
+    if ((m->uart_ier & UART_IER_RDI) && uart_rx_ready(m))
+        return fifo | UART_IIR_RDI;
+    if ((m->uart_ier & UART_IER_THRI) && m->uart_thr_irq)
+        return fifo | UART_IIR_THRI;
+    return fifo | UART_IIR_NONE;
+}
+
+/* The UART's interrupt line follows IIR; a change ends the run after this
+ * instruction, for the host's PLIC to see. */
+void uart_update(emu_t *m)
+{
+    uint32_t bit = 1u << EMU_UART_IRQ;
+    uint32_t lines = uart_iir(m) & UART_IIR_NONE ? m->device_lines & ~bit
+                                                 : m->device_lines | bit;
+    if (lines == m->device_lines)
+        return;
+    m->device_lines = lines;
+    m->lines_changed = 1;
+    request_check(m);
+}
+
 static uint32_t uart_read(emu_t *m, uint32_t reg)
 {
     int dlab = m->uart_lcr & UART_LCR_DLAB;
-    int ready = m->uart_in_pos < m->uart_in_len;
+    int ready = uart_rx_ready(m);
+    uint32_t iir;
     switch (reg) {
     case UART_RBR_THR:
         if (dlab)
             return m->uart_dll;
         return ready ? m->uart_in[m->uart_in_pos++] : 0;
     case UART_IER:     return dlab ? m->uart_dlm : m->uart_ier;
-    case UART_IIR_FCR: return UART_IIR_NONE;
+    case UART_IIR_FCR:
+        /* Reading IIR when it names the empty transmitter clears that interrupt. */
+        iir = uart_iir(m);
+        if ((iir & ~UART_IIR_FIFO) == UART_IIR_THRI)
+            m->uart_thr_irq = 0;
+        return iir;
     case UART_LCR:     return m->uart_lcr;
     case UART_MCR:     return m->uart_mcr;
     case UART_LSR:     return UART_LSR_THRE | UART_LSR_TEMT | (ready ? UART_LSR_DR : 0);
@@ -91,7 +135,10 @@ static uint32_t uart_read(emu_t *m, uint32_t reg)
     }
 }
 
-/* Returns 1 when the output buffer has just filled up and must be drained. */
+/* Returns 1 when the output buffer has just filled up and must be drained.
+ * Transmission is instant: the byte written to THR is sent at once, and the
+ * transmitter is empty again (its interrupt pending) when the store completes.
+ * A receive-FIFO reset in FCR discards no console input (docs/board.md). */
 static int uart_write(emu_t *m, uint32_t reg, uint8_t value)
 {
     int dlab = m->uart_lcr & UART_LCR_DLAB;
@@ -102,12 +149,23 @@ static int uart_write(emu_t *m, uint32_t reg, uint8_t value)
             return 0;
         }
         m->uart_out[m->uart_out_len++] = value;
+        m->uart_thr_irq = 1;
         return m->uart_out_len == EMU_UART_OUT_CAPACITY;
-    case UART_IER: if (dlab) m->uart_dlm = value; else m->uart_ier = value; return 0;
+    case UART_IER:
+        if (dlab) {
+            m->uart_dlm = value;
+            return 0;
+        }
+        /* Enabling the transmitter interrupt raises it at once: THR is empty. */
+        if ((value ^ m->uart_ier) & UART_IER_THRI)
+            m->uart_thr_irq = (value & UART_IER_THRI) != 0;
+        m->uart_ier = value & UART_IER_MASK;
+        return 0;
+    case UART_IIR_FCR: m->uart_fcr = value & UART_FCR_FIFO; return 0;
     case UART_LCR: m->uart_lcr = value; return 0;
     case UART_MCR: m->uart_mcr = value; return 0;
     case UART_SCR: m->uart_scr = value; return 0;
-    default:       return 0;    /* FCR and the read-only registers */
+    default:       return 0;    /* the read-only registers */
     }
 }
 
@@ -161,11 +219,13 @@ static exc_t device_access(emu_t *m, uint64_t pa, int size, access_t access, uin
     }
     if (in_range(pa, EMU_UART_BASE, EMU_UART_SIZE)) {
         uint32_t reg = (uint32_t)pa - EMU_UART_BASE;
-        if (!store) {
+        int full = 0;
+        if (store)
+            full = uart_write(m, reg, (uint8_t)*value);
+        else
             *value = uart_read(m, reg);
-            return EXC_NONE;
-        }
-        if (!uart_write(m, reg, (uint8_t)*value))
+        uart_update(m);
+        if (!full)
             return EXC_NONE;
         m->exit.reason = EMU_EXIT_OUTPUT;
         return EXC_EXIT_AFTER;

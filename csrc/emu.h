@@ -9,7 +9,7 @@
  * M or A (emu_set_misa). emu_run() executes until something needs software and
  * returns an exit, as KVM_RUN does. */
 
-#define EMU_CORE_VERSION 4
+#define EMU_CORE_VERSION 5
 
 /* Why emu_run() returned (emu_exit.reason). */
 #define EMU_EXIT_BUDGET     0   /* the instruction budget is spent */
@@ -23,6 +23,7 @@
 #define EMU_EXIT_TRAP_LOOP  8   /* the same exception at the same pc, over and over */
 #define EMU_EXIT_CAUGHT     9   /* a caught trap was just taken: pc is its handler */
 #define EMU_EXIT_WATCH     10   /* an access touched a watchpoint; it has completed */
+#define EMU_EXIT_IRQ       11   /* a C device's interrupt line changed: see emu_device_lines */
 
 /* Privilege levels, as encoded in mstatus.MPP. */
 #define EMU_PRIV_U 0
@@ -38,6 +39,10 @@
 #define EMU_RAM_BASE   0x80000000
 
 #define EMU_UART_OUT_CAPACITY 4096
+
+/* The interrupt source numbers of the C devices at the interrupt controller
+ * (the PLIC, emulated by the host). */
+#define EMU_UART_IRQ 10
 
 /* The architectural state of the hart that Python may read and write directly.
  * CSRs with side effects are written through emu_csr_write() instead. */
@@ -160,6 +165,16 @@ void emu_htif_ack(emu_t *m, uint64_t fromhost);
 uint32_t emu_uart_take(emu_t *m, uint8_t *buf, uint32_t cap);
 int emu_uart_input(emu_t *m, const uint8_t *buf, uint32_t len);
 uint32_t emu_uart_read(emu_t *m, uint8_t *buf, uint32_t cap);
+
+/* Interrupt lines. The C devices' lines go to the host's interrupt controller:
+ * bit n of emu_device_lines is the line of source n (EMU_UART_IRQ), and a run
+ * ends with EMU_EXIT_IRQ, after the instruction, when one of them changes (so a
+ * program that never enables a device interrupt never exits for one). The
+ * controller's outputs come back through emu_set_external: the MEIP and SEIP
+ * bits of mip (other bits are ignored). Software reads mip.SEIP as its own bit
+ * OR the line (privileged spec 1.12 section 3.1.9). */
+uint32_t emu_device_lines(emu_t *m);
+void emu_set_external(emu_t *m, uint32_t mip);
 
 /* CLINT time, for the host firmware and tools. */
 uint64_t emu_mtime(emu_t *m);

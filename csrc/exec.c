@@ -184,7 +184,7 @@ uint32_t alu(uint8_t kind, uint32_t a, uint32_t b, uint32_t imm)
             SYNC(); \
             if ((e = mem_slow(m, a_, size, ACCESS_LOAD, &v)) != EXC_NONE) goto trap; \
             WRITE_RD(result); \
-            if (unlikely(m->watch_hit)) COMPLETE(PC + 4); \
+            if (unlikely(m->watch_hit | m->lines_changed)) COMPLETE(PC + 4); \
         } \
     } while (0)
 #define STORE(size, value) do { \

@@ -161,7 +161,11 @@ struct emu {
     uint32_t uart_out_len;
     uint8_t *uart_in;
     uint32_t uart_in_len, uart_in_pos, uart_in_cap;
-    uint8_t uart_lcr, uart_ier, uart_mcr, uart_scr, uart_dll, uart_dlm;
+    uint8_t uart_lcr, uart_ier, uart_mcr, uart_scr, uart_dll, uart_dlm, uart_fcr;
+    uint8_t uart_thr_irq;       /* the transmitter-empty interrupt is pending (IIR) */
+    uint32_t device_lines;      /* bit n: the line of interrupt source n is raised */
+    int lines_changed;          /* device_lines changed since the host last looked */
+    uint32_t external;          /* MEIP and SEIP, as the host's PLIC drives them */
     uint32_t tohost, fromhost;        /* physical addresses; 0 for none */
     uint64_t htif_due;                /* step at which tohost is read; UINT64_MAX: none */
 
@@ -268,6 +272,7 @@ exc_t wait_for_interrupt(emu_t *m);
 exc_t device_load(emu_t *m, uint64_t pa, int size, uint32_t *value, uint32_t va);
 exc_t device_store(emu_t *m, uint64_t pa, int size, uint32_t value, uint32_t va);
 int htif_check(emu_t *m);
+void uart_update(emu_t *m);
 
 /* exec.c */
 extern const uint8_t alu_op[OP_KINDS];    /* 1: the kind is an ALU op (FOR_EACH_ALU) */

@@ -128,6 +128,11 @@ static int service(emu_t *m)
         m->exit.reason = EMU_EXIT_WATCH;
         return 1;
     }
+    if (unlikely(m->lines_changed)) {
+        m->lines_changed = 0;
+        m->exit.reason = EMU_EXIT_IRQ;
+        return 1;
+    }
     if (m->steps >= m->htif_due && htif_check(m))
         return 1;
     if (m->steps >= m->budget_end) {
@@ -450,6 +455,7 @@ uint32_t emu_uart_read(emu_t *m, uint8_t *buf, uint32_t cap)
         return 0;           /* uart_in may still be NULL */
     memcpy(buf, m->uart_in + m->uart_in_pos, n);
     m->uart_in_pos += n;
+    uart_update(m);
     return n;
 }
 
@@ -473,7 +479,20 @@ int emu_uart_input(emu_t *m, const uint8_t *buf, uint32_t len)
     }
     memcpy(m->uart_in + unread, buf, len);
     m->uart_in_len += len;
+    uart_update(m);
     return 0;
+}
+
+uint32_t emu_device_lines(emu_t *m)
+{
+    m->lines_changed = 0;
+    return m->device_lines;
+}
+
+void emu_set_external(emu_t *m, uint32_t mip)
+{
+    m->external = mip & (MIP_MEIP | MIP_SEIP);
+    interrupts_changed(m);
 }
 
 uint64_t emu_mtime(emu_t *m) { return mtime_now(m); }

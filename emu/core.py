@@ -15,7 +15,7 @@ except ImportError as error:  # pragma: no cover - a broken install
     raise ImportError(
         "emu's C core is not built: run `pip install -e .` (or `make build`)") from error
 
-CORE_VERSION = 4
+CORE_VERSION = 5
 if lib.emu_version() != CORE_VERSION:  # pragma: no cover - a stale build
     raise ImportError(f"emu's C core is version {lib.emu_version()}, this package needs "
                       f"{CORE_VERSION}: rebuild it with `pip install -e .`")
@@ -36,6 +36,7 @@ class Exit(enum.IntEnum):
     TRAP_LOOP = lib.EMU_EXIT_TRAP_LOOP
     CAUGHT = lib.EMU_EXIT_CAUGHT
     WATCH = lib.EMU_EXIT_WATCH
+    IRQ = lib.EMU_EXIT_IRQ
 
 
 class Watch(enum.IntFlag):
@@ -220,6 +221,14 @@ class Core:
         """Take up to limit bytes of the UART's input, as the guest reading RBR would."""
         buf = ffi.new("uint8_t[]", limit)
         return bytes(ffi.buffer(buf, lib.emu_uart_read(self._m, buf, limit)))
+
+    def device_lines(self) -> int:
+        """The C devices' interrupt lines: bit n is PLIC source n (the UART's is 10)."""
+        return lib.emu_device_lines(self._m)
+
+    def set_external(self, mip: int) -> None:
+        """Drive mip.MEIP and mip.SEIP (the PLIC's outputs); other bits are ignored."""
+        lib.emu_set_external(self._m, mip)
 
     def protect_clint(self, on: bool = True) -> None:
         lib.emu_protect_clint(self._m, on)

@@ -10,7 +10,9 @@ import enum
 from dataclasses import dataclass, field
 from typing import Callable
 
-from emu.core import Access, Core, Exit
+from emu.core import Access, Core, Exit, lib
+from emu.devices import BusError, Device
+from emu.devices.plic import Plic
 from emu.elf import Program
 from emu.errors import CoreError, ProgramError
 from emu.isa import CSRS, DEFAULT_ISA, cause_name, decode, isa_named
@@ -19,6 +21,7 @@ from emu.sbi import Firmware
 
 SLICE = 1 << 22     # instructions per call into the core: Ctrl-C and terminal input wait no longer
 ILLEGAL_INSTRUCTION = 2
+MEIP, SEIP = 1 << 11, 1 << 9        # the PLIC's outputs in mip: contexts 0 and 1
 
 
 class StopReason(enum.Enum):
@@ -47,12 +50,18 @@ class Machine:
     core: Core = field(init=False)
     program: Program | None = field(init=False, default=None)
     firmware: Firmware | None = field(init=False, default=None)
+    devices: list[Device] = field(init=False)
     _stop: Stop | None = field(init=False, default=None)
 
     def __post_init__(self):
         misa = isa_named(self.isa).misa
         self.core = Core(self.mem)
         self.core.set_misa(misa)
+        self._external = 0
+        self.plic = Plic([self._external_line(MEIP), self._external_line(SEIP)])
+        self.devices = [self.plic]
+        for device in self.devices:
+            self.core.mmio_add(device.base, device.size)
         self._on_exit: dict[Exit, Callable[[], Stop | None]] = {
             Exit.BUDGET: lambda: None,
             Exit.OUTPUT: lambda: None,
@@ -66,6 +75,7 @@ class Machine:
             Exit.TRAP_LOOP: self._trap_loop,
             Exit.CAUGHT: lambda: Stop(StopReason.CAUGHT),
             Exit.WATCH: lambda: Stop(StopReason.WATCH),
+            Exit.IRQ: self._device_lines,
         }
 
     # ---- loading
@@ -150,7 +160,7 @@ class Machine:
             if trace:
                 trace(self)
                 budget = 1
-            self.core.uart_input(self.console.read())
+            self._offer_input()
             reason = self.core.run(budget)
             self.console.write(self.core.uart_take())
             stop = self._on_exit[reason]() or self._stop
@@ -167,15 +177,55 @@ class Machine:
             "M-mode, and the SBI firmware does not handle it: delegate it to S-mode or "
             "handle it in your kernel"))
 
+    # ---- the devices the host emulates (emu/devices), and interrupt lines
+
+    def _offer_input(self) -> None:
+        data = self.console.read()
+        if data:
+            self.core.uart_input(data)
+            self._device_lines()
+
+    def _device_lines(self) -> None:
+        """Hand the C devices' interrupt lines (the UART's) to the PLIC."""
+        lines = self.core.device_lines()
+        self.plic.set_level(lib.EMU_UART_IRQ, bool(lines >> lib.EMU_UART_IRQ & 1))
+
+    def _external_line(self, bit: int):
+        def drive(raised: bool) -> None:
+            self._external = self._external | bit if raised else self._external & ~bit
+            self.core.set_external(self._external)
+        return drive
+
+    def device_state(self) -> list:
+        """The host's device models, for the debugger's checkpoints."""
+        return [device.state() for device in self.devices]
+
+    def load_device_state(self, state: list) -> None:
+        for device, saved in zip(self.devices, state):
+            device.restore(saved)
+
     def _mmio(self) -> Stop | None:
-        self.core.mmio_fault()      # no host devices on this board yet
+        e = self.core.exit
+        device = next(d for d in self.devices if 0 <= e.addr - d.base < d.size)
+        try:
+            if e.is_write:
+                device.store(e.addr - device.base, e.size, e.data)
+                self.core.mmio_reply(0)
+            else:
+                self.core.mmio_reply(device.load(e.addr - device.base, e.size))
+        except BusError:
+            self.core.mmio_fault()
         return None
 
-    def _wfi(self) -> Stop:
+    def _wfi(self) -> Stop | None:
         mie = self.csr("mie")
-        timer = 1 << 7 | 1 << 5             # MTIE, STIE
+        timer, external = 1 << 7 | 1 << 5, MEIP | SEIP
+        if mie & external and self.console.wait():
+            return None             # typed input: the UART may interrupt now
         if not mie:
             why = "no interrupt is enabled in mie"
+        elif mie & external and not mie & ~external:
+            why = "only external interrupts are enabled, and the console input has ended"
         elif mie & timer and self.core.mtimecmp == (1 << 64) - 1:
             why = "the timer is enabled in mie, but mtimecmp is never reached"
         else:

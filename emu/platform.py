@@ -1,8 +1,8 @@
 """The board around the hart (docs/board.md): its memory map, the console the UART
 speaks to, and HTIF, Spike's host-target interface.
 
-The devices themselves are in C (csrc/devices.c); this module holds what is the
-host's side of them: where console bytes go and come from, and what a tohost
+The fast devices are in C (csrc/devices.c), the others in emu/devices/; this
+module holds what is the host's side of the C ones: where console bytes go and come from, and what a tohost
 command means."""
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from emu.core import Core, lib
+from emu.devices.plic import Plic
 from emu.errors import ConfigError, CoreError
 
 RAM_BASE = lib.EMU_RAM_BASE
@@ -26,6 +27,7 @@ MEMORY_MAP = [
     # (base, size, name)
     (lib.EMU_TEST_BASE, 0x1000, "test finisher"),
     (lib.EMU_CLINT_BASE, lib.EMU_CLINT_SIZE, "CLINT"),
+    (Plic.base, Plic.size, "PLIC"),
     (lib.EMU_UART_BASE, lib.EMU_UART_SIZE, "UART 16550"),
     (RAM_BASE, None, "RAM"),
 ]
@@ -90,6 +92,14 @@ class Console:
         data = bytes(self.pending)
         self.pending.clear()
         return data
+
+    def wait(self) -> bool:
+        """Block until a terminal types something (True), or say at once that
+        no more input can come (False: the input was given up front)."""
+        if self.terminal is None:
+            return False
+        select.select([self.terminal.fileno()], [], [])
+        return bool(self.poll())
 
     def poll(self) -> bytes:
         """What a terminal has typed since the last look (never blocks)."""

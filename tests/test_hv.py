@@ -278,7 +278,7 @@ UART = """
     li      t0, 0x10000000
     lbu     a0, 5(t0)                 # LSR: THRE, TEMT and DR (input waits)
     lbu     a1, 0(t0)                 # RBR: the first input byte
-    lb      a2, 2(t0)                 # IIR 0xC1, sign-extended
+    lb      a2, 2(t0)                 # IIR 0x01 (nothing pending, no FIFOs)
     lhu     a3, 4(t0)                 # MCR as a halfword
     lw      a4, 4(t0)
     li      t1, 0x4F

@@ -279,6 +279,7 @@ class Checkpoint:
     steps: int
     state: bytes
     pages: dict[int, bytes]     # RAM pages written since the previous checkpoint, as now
+    devices: object = None      # the host's device models (Machine.device_state)
 
     @property
     def size(self) -> int:
@@ -289,16 +290,17 @@ class Timeline:
     """Checkpoints of one core, oldest first. The first holds every non-zero RAM
     page; each later one the pages written since the one before."""
 
-    def __init__(self, core: Core, budget: int = MEMORY_BUDGET):
+    def __init__(self, core: Core, budget: int = MEMORY_BUDGET, machine=None):
         self.core = core
         self.budget = budget
+        self.machine = machine          # whose device models are checkpointed too
         core.dirty_track(True)
         ram = memoryview(core.ram)
         zero = bytes(PAGE)
         pages = {i: bytes(ram[i * PAGE:(i + 1) * PAGE])
                  for i in range(core.ram_size // PAGE) if ram[i * PAGE:(i + 1) * PAGE] != zero}
         core.dirty_clear()
-        self.checkpoints = [Checkpoint(core.steps, core.state_save(), pages)]
+        self.checkpoints = [self._checkpoint(pages)]
         self.size = self.checkpoints[0].size
 
     @property
@@ -312,12 +314,13 @@ class Timeline:
         ram = core.ram
         pages = {i: bytes(ram[i * PAGE:(i + 1) * PAGE]) for i in core.dirty_pages()}
         core.dirty_clear()
-        self.checkpoints.append(Checkpoint(core.steps, core.state_save(), pages))
+        self.checkpoints.append(self._checkpoint(pages))
         self.size += self.checkpoints[-1].size
         while self.size > self.budget and len(self.checkpoints) > 2:
             first, second = self.checkpoints[0], self.checkpoints[1]
             self.size -= first.size + second.size
-            merged = Checkpoint(second.steps, second.state, {**first.pages, **second.pages})
+            merged = Checkpoint(second.steps, second.state, {**first.pages, **second.pages},
+                                second.devices)
             self.checkpoints[0:2] = [merged]
             self.size += merged.size
 
@@ -332,10 +335,16 @@ class Timeline:
         for page in written:
             core.write(RAM_BASE + page * PAGE, self._page_at(index, page))
         core.state_load(self.checkpoints[index].state)
+        if self.machine:
+            self.machine.load_device_state(self.checkpoints[index].devices)
         del self.checkpoints[index + 1:]
         self.size = sum(c.size for c in self.checkpoints)
         core.dirty_clear()
         return self.checkpoints[index].steps
+
+    def _checkpoint(self, pages: dict[int, bytes]) -> Checkpoint:
+        devices = self.machine.device_state() if self.machine else None
+        return Checkpoint(self.core.steps, self.core.state_save(), pages, devices)
 
     def _page_at(self, index: int, page: int) -> bytes:
         for checkpoint in reversed(self.checkpoints[:index + 1]):
@@ -448,7 +457,8 @@ class Session:
         self.last_event = Event(Why.START)
         self.last_trap: Trap | None = None
         self.checkpoint_every = checkpoint_every
-        self.timeline = Timeline(self.core, memory_budget) if reverse and not self.hv else None
+        self.timeline = (Timeline(self.core, memory_budget, self.machine)
+                         if reverse and not self.hv else None)
         self._seen_traps = self.core.trap_count
         # Traps that M-mode in the host takes (the SBI firmware under --boot s) are
         # exits the Machine services; a caught one stops before the host handles it,

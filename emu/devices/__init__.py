@@ -12,11 +12,17 @@ or store), because a model touches nothing but what it is given:
   wired to a PLIC source."""
 from __future__ import annotations
 
+import copy
 from typing import Callable, Protocol
 
 
 class DmaError(Exception):
     """A device's memory access that is not all inside the machine's RAM."""
+
+
+class BusError(Exception):
+    """A register access the device does not accept (a wrong width, say): the
+    hart sees an access fault."""
 
 
 class Memory(Protocol):
@@ -27,12 +33,30 @@ class Memory(Protocol):
 class Device(Protocol):
     """An emulated device: registers read and written by offset from its base.
     size is the access width in bytes (1, 2 or 4); a store's value holds only the
-    bytes stored."""
+    bytes stored. Either may raise BusError."""
     base: int
     size: int
 
     def load(self, offset: int, size: int) -> int: ...
     def store(self, offset: int, size: int, value: int) -> None: ...
 
+    # Its state, as a value that later changes to the device do not alter, and
+    # back (the debugger's checkpoints; the wiring is not state).
+    def state(self) -> object: ...
+    def restore(self, state: object) -> None: ...
+
 
 IrqLine = Callable[[bool], None]
+
+
+class Registers:
+    """A model's state for checkpoints: the attributes STATE names, copied (the
+    wiring, its output callables, is not state)."""
+    STATE: tuple[str, ...] = ()
+
+    def state(self) -> tuple:
+        return tuple(copy.copy(getattr(self, name)) for name in self.STATE)
+
+    def restore(self, state: tuple) -> None:
+        for name, value in zip(self.STATE, state):
+            setattr(self, name, copy.copy(value))

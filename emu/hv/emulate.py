@@ -19,6 +19,7 @@ import functools
 from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from emu.core import Access, Priv
+from emu.devices import BusError
 from emu.disasm import disassemble
 from emu.hv.memory import ACCESS_FAULT, Fault
 from emu.isa import CSR_NAMES, decode
@@ -281,13 +282,16 @@ class ExitHandlers:
         size = ACCESS_SIZE[insn.name]
         if gpa & (size - 1):
             return fault
-        x = self.core.x
-        if access == Access.STORE:
-            device.store(gpa - device.base, size, x[ops["rs2"]] & ((1 << (8 * size)) - 1))
-        else:
-            value = device.load(gpa - device.base, size) & ((1 << (8 * size)) - 1)
-            if insn.name in SIGNED_LOADS and value >> (8 * size - 1):
-                value -= 1 << (8 * size)
-            if ops["rd"]:
-                x[ops["rd"]] = value & 0xFFFF_FFFF
+        x, mask = self.core.x, (1 << (8 * size)) - 1
+        try:
+            if access == Access.STORE:
+                device.store(gpa - device.base, size, x[ops["rs2"]] & mask)
+                return Action(Outcome.NEXT, "mmio")
+            value = device.load(gpa - device.base, size) & mask
+        except BusError:
+            return fault
+        if insn.name in SIGNED_LOADS and value >> (8 * size - 1):
+            value -= 1 << (8 * size)
+        if ops["rd"]:
+            x[ops["rd"]] = value & 0xFFFF_FFFF
         return Action(Outcome.NEXT, "mmio")

@@ -28,11 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, NamedTuple, Sequence
 
-from emu.core import RAM_BASE, Core, Exit, Priv, ffi
+from emu.core import RAM_BASE, Core, Exit, Priv, ffi, lib
 from emu.disasm import disassemble
 from emu.elf import Program
 from emu.errors import ConfigError, CoreError, ProgramError, describe_error
-from emu.hv.devices import Device, Uart
+from emu.devices import Device
+from emu.devices.plic import Plic
+from emu.devices.uart import Uart
 from emu.hv.emulate import Action, ExitHandlers, Outcome, Trap, describe
 from emu.hv.memory import MEGAPAGE, PAGE_SIZE, GuestRam, ShadowPager
 from emu.hv.scheduler import RoundRobin
@@ -139,6 +141,9 @@ class GuestConsole:
             self.log.close()
 
 
+UART_IRQ = lib.EMU_UART_IRQ
+
+
 class Guest:
     """One virtual machine: its virtual hart, RAM, shadow tables, devices and
     statistics. It is the SbiPlatform its SBI calls run on (emu/sbi.py)."""
@@ -148,8 +153,13 @@ class Guest:
         self.config, self.name = config, config.name
         self.hart = VirtualHart()
         self.ram, self.pager, self.console = ram, pager, console
-        self.uart = Uart(console.write, config.input)
-        self.devices: list[Device] = [self.uart]
+        # Its own PLIC: context 0 (M-mode) drives nothing, a guest has no M-mode;
+        # context 1 is its virtual SEIP.
+        self.plic = Plic([lambda raised: None, self._external])
+        self.uart = Uart(console.write, config.input,
+                         lambda raised: self.plic.set_level(UART_IRQ, raised))
+        self.devices: list[Device] = [self.uart, self.plic]
+        pager.devices = self.devices
         self.stats = GuestStats()
         self.exit_log: deque[ExitRecord] = deque(maxlen=EXIT_LOG)
         self.state = GuestState.RUNNABLE
@@ -196,6 +206,9 @@ class Guest:
         if value is None:
             raise KeyError(f"{name} is not a guest CSR")
         return value
+
+    def _external(self, raised: bool) -> None:
+        self.hart.seip = raised
 
     def device_at(self, gpa: int) -> Device | None:
         for device in self.devices:

@@ -30,14 +30,13 @@ import struct
 from typing import NamedTuple
 
 from emu.core import RAM_BASE, Access, Core, Priv
+from emu.devices import Device
 from emu.hv.vcpu import SATP_SV32, VirtualHart
 
 PAGE_SIZE = 4096
 MEGAPAGE = 4 << 20
 PTE_V, PTE_R, PTE_W, PTE_X, PTE_U, PTE_A, PTE_D = 1, 2, 4, 8, 16, 64, 128
 PTE_PPN_SHIFT = 10
-UART_BASE, UART_SIZE = 0x1000_0000, 0x100
-
 PAGE_FAULT = {Access.LOAD: 13, Access.STORE: 15, Access.FETCH: 12}
 ACCESS_FAULT = {Access.LOAD: 5, Access.STORE: 7, Access.FETCH: 1}
 _WORD = struct.Struct("<I")
@@ -143,6 +142,7 @@ class ShadowPager:
         self.generation = 0           # bumped whenever a mapping is removed: flush the TLB
         self.recycles = 0             # times the pool ran out and everything was dropped
         self.fills = 0
+        self.devices: list[Device] = []   # the guest's devices (its Guest sets them): never mapped
 
     # ---- building blocks: roots, the pool, shadow PTEs, the real TLB
 
@@ -262,7 +262,7 @@ class ShadowPager:
         walk = self.walk(hart, va, access, update)
         if isinstance(walk, int):
             return FaultResult(Fault.GUEST, walk), None
-        if UART_BASE <= walk.gpa < UART_BASE + UART_SIZE:
+        if any(0 <= walk.gpa - device.base < device.size for device in self.devices):
             return FaultResult(Fault.DEVICE, gpa=walk.gpa), walk
         if not self.ram.contains(walk.gpa):
             return FaultResult(Fault.GUEST, ACCESS_FAULT[access]), walk

@@ -45,6 +45,7 @@ class VirtualHart:
     sstatus: int = 0
     sie: int = 0
     ssip: bool = False              # the software-interrupt bit the guest writes in sip
+    seip: bool = False              # the external line, from the guest's PLIC (context 1)
     stvec: int = 0
     scounteren: int = 0
     sscratch: int = 0
@@ -80,7 +81,8 @@ class VirtualHart:
 
     @property
     def sip(self) -> int:
-        return (SIP_SSIP if self.ssip else 0) | (SIP_STIP if self.stip else 0)
+        return ((SIP_SSIP if self.ssip else 0) | (SIP_STIP if self.stip else 0)
+                | (SIP_SEIP if self.seip else 0))
 
     def fire_timer(self) -> bool:
         """The firmware's M timer handler: once time reaches an armed deadline, the
