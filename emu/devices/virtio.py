@@ -74,9 +74,11 @@ DEVICE_NEEDS_RESET, FAILED = 64, 128
 # InterruptStatus bits (4.2.2)
 INT_USED_BUFFER, INT_CONFIG_CHANGE = 1, 2
 
-# Feature bits offered (5.2.3, 6): the fewest a driver needs. Not offered: indirect
-# descriptors, event idx, multiple queues, discard, write zeroes, geometry and
-# the size fields (so the configuration space holds only the capacity).
+# Feature bits offered (5.2.3, 6): few. Not offered: indirect descriptors, event
+# idx, multiple queues, discard, write zeroes, size_max, geometry, blk_size,
+# topology, writeback control (so the configuration space holds only capacity
+# and seg_max).
+VIRTIO_BLK_F_SEG_MAX = 2            # without it Linux sends one data buffer a request
 VIRTIO_BLK_F_RO = 5
 VIRTIO_BLK_F_FLUSH = 9
 VIRTIO_F_VERSION_1 = 32             # modern only: legacy devices predate it
@@ -97,6 +99,7 @@ REQUEST_HEADER = struct.Struct("<IIQ")  # type, reserved, sector
 VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT, VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_GET_ID = 0, 1, 4, 8
 VIRTIO_BLK_S_OK, VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_UNSUPP = 0, 1, 2
 VIRTIO_BLK_ID_BYTES = 20
+SEG_MAX = 126                       # data buffers a request: with header and status, 128
 TRANSFER_CHUNK = 64 * 1024          # bytes moved per host call: bounds host memory
 
 
@@ -157,14 +160,16 @@ class VirtioBlock:
             base, disk, memory, irq, version
         name = disk.spec.path.name if serial is None else serial
         self.serial = name.encode()[:VIRTIO_BLK_ID_BYTES].ljust(VIRTIO_BLK_ID_BYTES, b"\0")
-        self.device_features = 1 << VIRTIO_BLK_F_FLUSH
+        self.device_features = 1 << VIRTIO_BLK_F_SEG_MAX | 1 << VIRTIO_BLK_F_FLUSH
         if disk.read_only:
             self.device_features |= 1 << VIRTIO_BLK_F_RO
         if version == MODERN:
             self.device_features |= 1 << VIRTIO_F_VERSION_1
-        self.config = struct.pack("<Q", disk.sectors)   # virtio_blk_config.capacity
+        # virtio_blk_config: capacity, size_max (not offered: 0), seg_max
+        self.config = struct.pack("<QII", disk.sectors, 0, SEG_MAX)
         self.line = False
-        self.reset()
+        self.page_shift = 0     # legacy GuestPageSize, as log2 (QEMU's default 0); it
+        self.reset()            # outlives a reset: Linux writes it once, before resetting
 
     def reset(self) -> None:
         """The device's state after a write of 0 to Status (2.4)."""
@@ -174,7 +179,6 @@ class VirtioBlock:
         self.driver_features = 0
         self.device_features_sel = self.driver_features_sel = 0
         self.queue_sel = 0
-        self.page_shift = 0             # legacy GuestPageSize, as log2 (QEMU's default 0)
         self.queue = Queue(QUEUE_NUM_MAX[self.version])
         self._update_line()
 
@@ -201,9 +205,12 @@ class VirtioBlock:
             case R.QUEUE_READY if modern: return int(queue.ready) if queue else 0
             case R.INTERRUPT_STATUS: return self.interrupt_status
             case R.STATUS: return self.status | (DEVICE_NEEDS_RESET if self.error else 0)
-            case R.QUEUE_DESC_LOW | R.QUEUE_DESC_HIGH if modern and queue: return _half(queue.desc, offset)
-            case R.QUEUE_DRIVER_LOW | R.QUEUE_DRIVER_HIGH if modern and queue: return _half(queue.driver, offset)
-            case R.QUEUE_DEVICE_LOW | R.QUEUE_DEVICE_HIGH if modern and queue: return _half(queue.device, offset)
+            case R.QUEUE_DESC_LOW | R.QUEUE_DESC_HIGH if modern and queue:
+                return _half(queue.desc, offset)
+            case R.QUEUE_DRIVER_LOW | R.QUEUE_DRIVER_HIGH if modern and queue:
+                return _half(queue.driver, offset)
+            case R.QUEUE_DEVICE_LOW | R.QUEUE_DEVICE_HIGH if modern and queue:
+                return _half(queue.device, offset)
             case _: return 0            # write-only, absent, or the other version's
 
     def store(self, offset: int, size: int, value: int) -> None:
@@ -379,12 +386,14 @@ class VirtioBlock:
         if not last.writable or last.length == 0:
             raise QueueError("a request has no status byte (its last descriptor is not "
                              "device-writable, or empty)")
+        status_at = last.addr + last.length - 1
+        self._read_ring(status_at, 1)   # not in RAM: do nothing that cannot be answered
         body = segments[:-1] + [Segment(last.addr, last.length - 1, True)]
         try:
             written, status = self._request([s for s in body if s.length]), VIRTIO_BLK_S_OK
         except RequestError as error:
             written, status = 0, error.status
-        self._write_ring(last.addr + last.length - 1, bytes([status]))
+        self._write_ring(status_at, bytes([status]))
         return written + 1
 
     def _request(self, segments: list[Segment]) -> int:
@@ -398,11 +407,10 @@ class VirtioBlock:
         if len(header) < REQUEST_HEADER.size:
             raise RequestError(VIRTIO_BLK_S_IOERR, "a request header shorter than 16 bytes")
         kind, _, sector = REQUEST_HEADER.unpack(header)
-        handler = {VIRTIO_BLK_T_IN: self._read_sectors, VIRTIO_BLK_T_OUT: self._write_sectors,
-                   VIRTIO_BLK_T_FLUSH: self._flush, VIRTIO_BLK_T_GET_ID: self._get_id}.get(kind)
+        handler = self.HANDLERS.get(kind)
         if handler is None:
             raise RequestError(VIRTIO_BLK_S_UNSUPP, f"request type {kind}")
-        return handler(sector, source, _Cursor(self.memory, writable))
+        return handler(self, sector, source, _Cursor(self.memory, writable))
 
     def _read_sectors(self, sector: int, source: _Cursor, sink: _Cursor) -> int:
         if source.remaining:
@@ -433,6 +441,9 @@ class VirtioBlock:
         sink.check_in_ram()
         sink.write(self.serial[:count])
         return count
+
+    HANDLERS = {VIRTIO_BLK_T_IN: _read_sectors, VIRTIO_BLK_T_OUT: _write_sectors,
+                VIRTIO_BLK_T_FLUSH: _flush, VIRTIO_BLK_T_GET_ID: _get_id}
 
     def _disk_range(self, sector: int, data: _Cursor) -> tuple[int, int]:
         """The byte range of a read or write, checked against the disk, with its
