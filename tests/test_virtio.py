@@ -545,6 +545,15 @@ def test_a_descriptor_index_outside_the_queue_needs_a_reset(tmp_path):
     assert_needs_reset(driver, line)
 
 
+def test_an_indirect_descriptor_needs_a_reset(tmp_path):
+    _, driver, line, _ = board(image(tmp_path))
+    driver.write_desc(0, DATA, 16 * 3, 4)                       # VIRTQ_DESC_F_INDIRECT
+    driver.make_available(0)
+    driver.notify()
+    assert_needs_reset(driver, line)
+    assert "indirect" in driver.device.error
+
+
 def test_an_avail_idx_too_far_ahead_needs_a_reset(tmp_path):
     _, driver, line, ram = board(image(tmp_path))
     ram.write(driver.avail + 2, struct.pack("<H", 9))           # 9 new entries in a ring of 8

@@ -187,7 +187,7 @@ class VirtioBlock:
     def load(self, offset: int, size: int) -> int:
         if offset >= R.CONFIG:
             field = self.config[offset - R.CONFIG:offset - R.CONFIG + size]
-            return int.from_bytes(field, "little")     # past the capacity: 0
+            return int.from_bytes(field, "little")     # past seg_max: 0
         if size != 4:
             return 0                    # registers are 32-bit only (4.2.2); as QEMU
         queue = self._selected()
@@ -226,7 +226,7 @@ class VirtioBlock:
                 # QEMU's rule: the page size as a power of two, 0 taken as 1.
                 self.page_shift = (value & -value).bit_length() - 1 if value else 0
             case R.QUEUE_SEL: self.queue_sel = value
-            case R.QUEUE_NUM if queue: self._write_queue_num(queue, value)
+            case R.QUEUE_NUM if queue and not queue.ready: self._write_queue_num(queue, value)
             case R.QUEUE_ALIGN if legacy and queue: queue.align = value
             case R.QUEUE_PFN if legacy and queue:
                 queue.pfn, queue.ready = value, value != 0
