@@ -211,10 +211,22 @@ def image(tmp_path: Path, sectors: int = 16, name: str = "disk.img") -> Path:
     return path
 
 
+OPENED: list[Disk] = []
+
+
+@pytest.fixture(autouse=True)
+def close_disks():
+    """Close every disk a test opened through board() (and its overlay)."""
+    yield
+    while OPENED:
+        OPENED.pop().close()
+
+
 def board(path: Path, version: int = LEGACY, snapshot: bool = False, read_only: bool = False,
           start: bool = True):
     ram, line = Ram(), Line()
     disk = Disk(DiskSpec(path, read_only=read_only), snapshot=snapshot)
+    OPENED.append(disk)
     device = VirtioBlock(slot_base(0), disk, ram, line, version)
     driver = Driver(device, ram)
     if start:
@@ -367,7 +379,8 @@ def test_flush_get_id_and_unsupported_requests(tmp_path):
 
 def test_get_id_of_an_explicit_serial(tmp_path):
     ram, line = Ram(), Line()
-    device = VirtioBlock(slot_base(0), Disk(DiskSpec(image(tmp_path))), ram, line,
+    OPENED.append(Disk(DiskSpec(image(tmp_path))))
+    device = VirtioBlock(slot_base(0), OPENED[-1], ram, line,
                          serial="a-serial-longer-than-twenty-bytes")
     driver = Driver(device, ram)
     driver.start()
@@ -378,7 +391,8 @@ def test_avail_idx_wraps_at_16_bits(tmp_path):
     """65536 + 5 requests: the device's indexes wrap as the driver's do."""
     path = image(tmp_path)
     ram, line = Ram(), Line()
-    device = VirtioBlock(slot_base(0), Disk(DiskSpec(path)), ram, line)
+    OPENED.append(Disk(DiskSpec(path)))
+    device = VirtioBlock(slot_base(0), OPENED[-1], ram, line)
     driver = Driver(device, ram, num=1024)
     driver.start()
     ram.write(HEADERS, struct.pack("<IIQ", VIRTIO_BLK_T_FLUSH, 0, 0))
@@ -628,6 +642,19 @@ def test_requests_wait_for_driver_ok(tmp_path):
     assert driver.used_idx() == 1
 
 
+@pytest.mark.parametrize("snapshot", [False, True], ids=["file", "overlay"])
+def test_a_failing_host_disk_is_an_io_error(tmp_path, monkeypatch, snapshot):
+    _, driver, _, ram = board(image(tmp_path), snapshot=snapshot)
+
+    def disk_full(fd, data, offset):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(disk_module.os, "pwrite", disk_full)
+    assert bad_request(driver, ram, [(DATA, SECTOR, False)], (VIRTIO_BLK_T_OUT, 0)) == \
+        (VIRTIO_BLK_S_IOERR, 1)
+    assert driver.get(R.STATUS) & DEVICE_NEEDS_RESET == 0
+
+
 # -- disk images ---------------------------------------------------------------
 
 def test_a_partial_last_sector_counts_and_reads_as_zeros(tmp_path):
@@ -702,6 +729,7 @@ def test_two_guests_share_a_base_image_with_an_overlay_each(tmp_path):
     before = path.read_bytes()
     disks = open_disks([parse_disk(f"a={path}", named=True), parse_disk(f"b={path}", named=True)],
                        snapshot=True)
+    OPENED.extend(disks)
     drivers = []
     for disk in disks:
         ram = Ram()

@@ -79,17 +79,17 @@ class Disk:
         self._overlay = _Overlay(self.sectors) if self.snapshot else None
 
     def read(self, offset: int, length: int) -> bytes:
-        if self._overlay:
+        if self._overlay is not None:
             return self._overlay.read(offset, length, self._read_file)
         return self._read_file(offset, length)
 
     def write(self, offset: int, data: bytes) -> None:
         if self.read_only:
             raise DiskError(f"{self.spec.path} is read-only")
-        if self._overlay:
+        if self._overlay is not None:
             self._overlay.write(offset, data)
         else:
-            os.pwrite(self._fd, data, offset)
+            _write_all(self._fd, data, offset)
 
     def flush(self) -> None:
         """Make the guest's writes durable: the file's (the overlay is thrown away)."""
@@ -97,7 +97,7 @@ class Disk:
             os.fsync(self._fd)
 
     def close(self) -> None:
-        if self._overlay:
+        if self._overlay is not None:
             self._overlay.close()
         if self._fd >= 0:
             os.close(self._fd)
@@ -142,12 +142,20 @@ class _Overlay:
         return b"".join(pieces)
 
     def write(self, offset: int, data: bytes) -> None:
-        os.pwrite(self._file.fileno(), data, offset)
+        _write_all(self._file.fileno(), data, offset)
         for sector in range(offset // SECTOR_SIZE, (offset + len(data)) // SECTOR_SIZE):
             self._written[sector >> 3] |= 1 << (sector & 7)
 
     def close(self) -> None:
         self._file.close()
+
+
+def _write_all(fd: int, data: bytes, offset: int) -> None:
+    """pwrite until done: a regular file may take fewer bytes than asked."""
+    view = memoryview(data)
+    while view:
+        done = os.pwrite(fd, view, offset)
+        view, offset = view[done:], offset + done
 
 
 def _open_image(path: Path, writable: bool) -> int:

@@ -410,7 +410,11 @@ class VirtioBlock:
         handler = self.HANDLERS.get(kind)
         if handler is None:
             raise RequestError(VIRTIO_BLK_S_UNSUPP, f"request type {kind}")
-        return handler(self, sector, source, _Cursor(self.memory, writable))
+        try:
+            return handler(self, sector, source, _Cursor(self.memory, writable))
+        except OSError as error:        # the host's disk failed (full, I/O error)
+            raise RequestError(VIRTIO_BLK_S_IOERR, f"the disk image: {error.strerror}") \
+                from None
 
     def _read_sectors(self, sector: int, source: _Cursor, sink: _Cursor) -> int:
         if source.remaining:
