@@ -451,7 +451,7 @@ static void setup_queue(void)
 }
 
 /* The capacity in sectors: a 64-bit field read as two words. On the modern
- * transport ConfigGeneration tells whether it changed in between (4.2.2.2). */
+ * transport ConfigGeneration tells whether it changed in between (2.4.1). */
 static uint64_t read_capacity(void)
 {
     uint32_t before, lo, hi;
@@ -483,8 +483,8 @@ static void disk_init(void)
 /* ---- interrupts ---- */
 
 /* The PLIC side: our source's priority above context 1's threshold, and
- * enabled there; then the hart side, sie.SEIE (sstatus.SIE is opened only
- * while we sleep, see wait_for_device). */
+ * enabled there; then the hart side: sie.SEIE, and sie.STIE for the timeout
+ * (sstatus.SIE is opened only while we sleep, see wait_for_device). */
 static void interrupts_init(void)
 {
     mmio_write(PLIC_PRIORITY(disk.source), 1);
@@ -541,7 +541,9 @@ void c_trap(uint32_t scause, uint32_t sepc, uint32_t stval)
 /* One second at 10 MHz, QEMU virt's timebase (on emu a tick is an
  * instruction): far more than any request takes, so only a device that
  * never interrupts gets here. */
-#define TIMEOUT_TICKS 10000000u
+#define TIMEOUT_TICKS 10000000
+#define STRING(x) #x
+#define NUMBER(x) STRING(x)         /* a macro's value, as text */
 
 /* Sleep until the device has interrupted for a used buffer since `seen`.
  * Test with SIE off, sleep, then open a window for the handler: WFI wakes for
@@ -557,8 +559,8 @@ static void wait_for_device(uint32_t seen)
         csr_clear(sstatus, SSTATUS_SIE);
     }
     set_timer(~0ull);
-    if (timed_out)
-        fail("no interrupt from the device within 10000000 ticks");
+    if (used_interrupts == seen)
+        fail("no interrupt from the device within " NUMBER(TIMEOUT_TICKS) " ticks");
 }
 
 /* ---- requests (5.2.6) ---- */
