@@ -253,6 +253,13 @@ int csr_write(emu_t *m, uint32_t csr, uint32_t value, int in_instruction)
     return 0;
 }
 
+/* The value CSRRS and CSRRC modify, given what was read: for mip, only the
+ * written SEIP bit, not the PLIC's line (section 3.1.9). */
+uint32_t csr_modified(const emu_t *m, uint32_t csr, uint32_t old)
+{
+    return csr == CSR_MIP ? (old & ~MIP_SEIP) | (m->mip & MIP_SEIP) : old;
+}
+
 /* The user counters need their bit in mcounteren below M, and in scounteren as
  * well in U-mode (section 3.1.11). */
 static int counter_allowed(const emu_t *m, uint32_t csr)
@@ -278,9 +285,7 @@ int csr_instruction(emu_t *m, uint32_t csr, uint32_t op, uint32_t operand, int w
         csr_read(m, csr, old) != 0)
         return -1;
     if (write) {
-        /* A read-modify-write of mip sees only the written SEIP bit, not the
-         * PLIC's line (section 3.1.9). */
-        uint32_t base = csr == CSR_MIP ? (*old & ~MIP_SEIP) | (m->mip & MIP_SEIP) : *old;
+        uint32_t base = csr_modified(m, csr, *old);
         uint32_t value = op == 1 ? operand : op == 2 ? base | operand : base & ~operand;
         csr_write(m, csr, value, 1);
     }

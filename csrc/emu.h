@@ -117,6 +117,9 @@ uint64_t emu_retired(emu_t *m);
  * Return 0, or -1 for a CSR the hart does not have. */
 int emu_csr_read(emu_t *m, uint32_t csr, uint32_t *value);
 int emu_csr_write(emu_t *m, uint32_t csr, uint32_t value);
+/* Set (on) or clear bits, as CSRRS and CSRRC would: mip keeps the PLIC's SEIP
+ * line out of what it writes back. */
+int emu_csr_set_bits(emu_t *m, uint32_t csr, uint32_t bits, int on);
 
 /* Physical memory from the host (RAM and the C devices' registers are not
  * included: RAM only). Return 0, or -1 when the range is not all RAM. */

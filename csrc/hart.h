@@ -247,6 +247,7 @@ void code_changed(emu_t *m);
 void code_free(emu_t *m);
 
 /* csr.c */
+uint32_t csr_modified(const emu_t *m, uint32_t csr, uint32_t old);
 int csr_instruction(emu_t *m, uint32_t csr, uint32_t op, uint32_t operand, int write,
                     uint32_t *old);
 int csr_read(emu_t *m, uint32_t csr, uint32_t *value);

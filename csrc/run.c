@@ -350,6 +350,15 @@ int emu_csr_write(emu_t *m, uint32_t csr, uint32_t value)
     return csr_write(m, csr, value, 0);
 }
 
+int emu_csr_set_bits(emu_t *m, uint32_t csr, uint32_t bits, int on)
+{
+    uint32_t old;
+    if (csr_read(m, csr, &old) != 0)
+        return -1;
+    old = csr_modified(m, csr, old);
+    return csr_write(m, csr, on ? old | bits : old & ~bits, 0);
+}
+
 void emu_set_priv(emu_t *m, uint32_t priv)
 {
     set_priv(m, priv == EMU_PRIV_M || priv == EMU_PRIV_S ? priv : EMU_PRIV_U);

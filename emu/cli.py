@@ -12,11 +12,12 @@ from pathlib import Path
 import click
 
 from emu.core import Priv
+from emu.devices.disk import open_disks
 from emu.elf import Program
 from emu.errors import EmuError
 from emu.isa import cause_name
 from emu.machine import Machine, Stop, StopReason
-from emu.options import input_callback, isa_option, load_program, size_callback
+from emu.options import disk_options, input_callback, isa_option, load_program, size_callback
 from emu.platform import Console
 
 # Exit statuses of `emu run` besides the program's own (docs/board.md).
@@ -71,16 +72,30 @@ def main():
               help=f"Stop after N instructions (status {STATUS_LIMIT}).")
 @click.option("--input", "data", metavar="TEXT|@FILE", callback=input_callback,
               help="What the UART receives (default: stdin when piped or redirected).")
+@disk_options(named=False)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a summary for graders: stop reason, status, counts, registers.")
 @click.option("--trace", is_flag=True, help="Print each instruction to stderr as it runs.")
-def run(program, boot, mem, isa, max_insns, data, json_path, trace):
+def run(program, boot, mem, isa, max_insns, data, disks, snapshot, virtio, json_path, trace):
     """Run PROGRAM, an RV32 ELF executable or an assembly source (.s, .S) that is
     assembled first; exit with its status."""
     if json_path and not _writable(json_path):
         raise click.BadParameter(f"cannot write {json_path}", param_hint="'--json'")
     try:
-        machine = Machine(mem, Console.from_stdio(data), isa)
+        images = open_disks(disks, snapshot)
+    except EmuError as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        sys.exit(_run(program, boot, mem, isa, max_insns, data, images, virtio, json_path,
+                      trace))
+    finally:
+        for image in images:
+            image.close()
+
+
+def _run(program, boot, mem, isa, max_insns, data, disks, virtio, json_path, trace) -> int:
+    try:
+        machine = Machine(mem, Console.from_stdio(data), isa, disks, virtio)
         machine.load(load_program(program), boot)
     except EmuError as error:
         raise click.ClickException(str(error)) from None
@@ -94,7 +109,7 @@ def run(program, boot, mem, isa, max_insns, data, json_path, trace):
         status = _report(machine, stop)
     if json_path:
         _write_json(json_path, machine, program, boot, stop, status)
-    sys.exit(status)
+    return status
 
 
 def _writable(path: Path) -> bool:

@@ -146,6 +146,11 @@ class Core:
     def csr_write(self, number: int, value: int) -> None:
         ensure(lib.emu_csr_write(self._m, number, value & 0xFFFF_FFFF), f"no CSR {number:#x}")
 
+    def csr_set_bits(self, number: int, bits: int, on: bool) -> None:
+        """Set or clear bits as CSRRS/CSRRC do (mip: the PLIC's SEIP line is not
+        written back as the software bit)."""
+        ensure(lib.emu_csr_set_bits(self._m, number, bits, on), f"no CSR {number:#x}")
+
     # ---- memory
 
     def is_ram(self, addr: int, size: int) -> bool:

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from emu.core import Access, Core, Exit, lib
-from emu.devices import BusError, Device
+from emu.devices import BusError, Device, RamAccess
+from emu.devices.disk import Disk
 from emu.devices.plic import Plic
+from emu.devices.virtio import LEGACY, disk_slots
 from emu.elf import Program
 from emu.errors import CoreError, ProgramError
 from emu.isa import CSRS, DEFAULT_ISA, cause_name, decode, isa_named
@@ -43,10 +45,13 @@ class Stop:
 @dataclass
 class Machine:
     """One hart on the board, with `mem` bytes of RAM at 0x80000000, that runs the
-    ISA `isa` names (emu.isa.ISAS: rv32ima, or rv32ia without M)."""
+    ISA `isa` names (emu.isa.ISAS: rv32ima, or rv32ia without M), with `disks` in
+    its virtio slots (transport `virtio`: 1 legacy, 2 modern)."""
     mem: int = DEFAULT_RAM
     console: Console = field(default_factory=lambda: Console.from_stdio(b""))
     isa: str = DEFAULT_ISA
+    disks: list[Disk] = field(default_factory=list)
+    virtio: int = LEGACY
     core: Core = field(init=False)
     program: Program | None = field(init=False, default=None)
     firmware: Firmware | None = field(init=False, default=None)
@@ -59,7 +64,8 @@ class Machine:
         self.core.set_misa(misa)
         self._external = 0
         self.plic = Plic([self._external_line(MEIP), self._external_line(SEIP)])
-        self.devices = [self.plic]
+        memory = RamAccess(self.read_ram, self.write_ram)
+        self.devices = [self.plic, *disk_slots(self.disks, memory, self.plic, self.virtio)]
         for device in self.devices:
             self.core.mmio_add(device.base, device.size)
         self._on_exit: dict[Exit, Callable[[], Stop | None]] = {

@@ -1,6 +1,6 @@
 """What the commands share: how a PROGRAM argument is loaded, the --mem and
---input values of `emu run`, `emu debug`, `emu gdbserver` and `emu hv`, and the
---isa option of the first three."""
+--input values of `emu run`, `emu debug`, `emu gdbserver` and `emu hv`, the
+--isa option of the first three, and the disk options of `emu run` and `emu hv`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -80,3 +80,38 @@ def input_callback(ctx, param, value):
         return input_bytes(value)
     except EmuError as error:
         raise click.BadParameter(str(error).removeprefix("--input: ")) from None
+
+
+def disk_options(named: bool):
+    """--disk (repeatable), --snapshot and --virtio; with named (emu hv), each disk
+    is NAME=FILE for guest NAME. The command gets `disks` (DiskSpecs), `snapshot`
+    and `virtio` (1 legacy, 2 modern)."""
+    from emu.devices.disk import parse_disk
+    from emu.devices.virtio import LEGACY, MODERN
+
+    def parse(ctx, param, values):
+        try:
+            return [parse_disk(value, named) for value in values]
+        except EmuError as error:
+            raise click.BadParameter(str(error).removeprefix("--disk ")) from None
+
+    form = "NAME=FILE[,ro][,snapshot]" if named else "FILE[,ro][,snapshot]"
+    whose = "guest NAME's next" if named else "the next"
+    options = [
+        click.option("--disk", "disks", multiple=True, metavar=form, callback=parse,
+                     help=f"A disk image in {whose} virtio slot: read-write, ro (read-only) "
+                          "or snapshot (writes kept apart, the file untouched). Repeatable."),
+        click.option("--snapshot", is_flag=True,
+                     help="Every disk as snapshot: the guests' writes never reach the files."),
+        click.option("--virtio", type=click.Choice(["legacy", "modern"]), default="legacy",
+                     show_default=True,
+                     callback=lambda ctx, param, value: {"legacy": LEGACY, "modern": MODERN}[value],
+                     help="The virtio-mmio transport: legacy (version 1, QEMU's default) or "
+                          "modern (version 2)."),
+    ]
+
+    def decorate(function):
+        for option in reversed(options):
+            function = option(function)
+        return function
+    return decorate

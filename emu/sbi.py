@@ -210,8 +210,7 @@ class Firmware:
         return False
 
     def _set_csr_bits(self, name: str, bits: int, on: bool) -> None:
-        value = self.core.csr_read(CSRS[name])
-        self.core.csr_write(CSRS[name], value | bits if on else value & ~bits)
+        self.core.csr_set_bits(CSRS[name], bits, on)
 
     # ---- SbiPlatform
 

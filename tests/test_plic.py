@@ -290,6 +290,19 @@ def test_mip_seip_reads_the_line_but_read_modify_write_keeps_the_written_bit():
     assert core.csr_read(mip) == 1 << 1          # SEIP was not written back as 1
 
 
+def test_the_firmware_setting_stip_does_not_latch_the_plics_seip_line():
+    """The SBI firmware sets mip.STIP as CSRRS would: with the PLIC's SEIP line
+    raised at that moment, the line must not become the written SEIP bit."""
+    core = Core(1 << 20)
+    mip = CSRS["mip"]
+    core.set_external(1 << 9)
+    core.csr_set_bits(mip, 1 << 5, True)
+    core.set_external(0)
+    assert core.csr_read(mip) == 1 << 5
+    core.csr_set_bits(mip, 1 << 5, False)
+    assert core.csr_read(mip) == 0
+
+
 # ---- programs that take UART interrupts through the PLIC
 
 M_MODE_ECHO = """

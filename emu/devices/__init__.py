@@ -49,6 +49,26 @@ class Device(Protocol):
 IrqLine = Callable[[bool], None]
 
 
+class RamAccess:
+    """A Memory over a machine's RAM, given as two functions that answer None
+    (read) or False (write) outside it: the core's for the board, a GuestRam's
+    for a guest."""
+
+    def __init__(self, read: Callable[[int, int], bytes | None],
+                 write: Callable[[int, bytes], bool]):
+        self._read, self._write = read, write
+
+    def read(self, addr: int, size: int) -> bytes:
+        data = self._read(addr, size)
+        if data is None:
+            raise DmaError(f"{size} bytes at {addr:#x} are not all in RAM")
+        return data
+
+    def write(self, addr: int, data: bytes) -> None:
+        if not self._write(addr, data):
+            raise DmaError(f"{len(data)} bytes at {addr:#x} are not all in RAM")
+
+
 class Registers:
     """A model's state for checkpoints: the attributes STATE names, copied (the
     wiring, its output callables, is not state)."""

@@ -18,8 +18,11 @@ import enum
 import struct
 from dataclasses import dataclass
 
-from emu.devices import DmaError, IrqLine, Memory
-from emu.devices.disk import SECTOR_SIZE, Disk
+from typing import Sequence
+
+from emu.devices import DmaError, IrqLine, Memory, Registers
+from emu.devices.disk import SECTOR_SIZE, Disk, DiskError
+from emu.devices.plic import Plic
 
 # The board's virtio-mmio slots (as QEMU virt): slot n at SLOT_BASE + n *
 # SLOT_SIZE, its interrupt PLIC source SLOT_IRQ + n.
@@ -111,6 +114,16 @@ def slot_irq(n: int) -> int:
     return SLOT_IRQ + n
 
 
+def disk_slots(disks: Sequence[Disk], memory: Memory, plic: Plic,
+               version: int = LEGACY) -> list[VirtioBlock]:
+    """A machine's disks, in the slots in order, each interrupting through plic."""
+    if len(disks) > SLOT_COUNT:
+        raise DiskError(f"{len(disks)} disks: the board has {SLOT_COUNT} virtio slots")
+    return [VirtioBlock(slot_base(n), disk, memory,
+                        lambda raised, n=n: plic.set_level(slot_irq(n), raised), version)
+            for n, disk in enumerate(disks)]
+
+
 class QueueError(Exception):
     """The driver broke the virtqueue: the device needs a reset."""
 
@@ -145,12 +158,15 @@ class Queue:
     used_idx: int = 0               # the device's own copy: never read back from RAM
 
 
-class VirtioBlock:
+class VirtioBlock(Registers):
     """A virtio-mmio block device at `base`, over `disk`, doing DMA through
     `memory`, its interrupt on `irq`. version is LEGACY (1) or MODERN (2); serial
-    is what VIRTIO_BLK_T_GET_ID answers (default: the image's file name)."""
+    is what VIRTIO_BLK_T_GET_ID answers (default: the image's file name). Its
+    state for checkpoints is its registers' (not the disk's contents)."""
 
     size = SLOT_SIZE
+    STATE = ("status", "error", "interrupt_status", "driver_features", "device_features_sel",
+             "driver_features_sel", "queue_sel", "queue", "line", "page_shift")
 
     def __init__(self, base: int, disk: Disk, memory: Memory, irq: IrqLine,
                  version: int = LEGACY, serial: str | None = None):
