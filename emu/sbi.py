@@ -177,9 +177,9 @@ class Firmware:
         self.machine = machine
         self.core: Core = machine.core
 
-    def boot(self, entry: int, hart_id: int = 0) -> None:
+    def boot(self, entry: int, hart_id: int = 0, dtb: int = 0) -> None:
         """Start the kernel as OpenSBI does: S-mode at its entry, a0 = hart id,
-        a1 = the device tree (none here: 0), satp = 0."""
+        a1 = the device tree's address, satp = 0."""
         core = self.core
         core.set_host_mmode(True)
         core.protect_clint()            # the timer is the firmware's, as OpenSBI's PMP keeps it
@@ -187,7 +187,7 @@ class Firmware:
         core.csr_write(CSRS["mideleg"], MIDELEG)
         core.csr_write(CSRS["mcounteren"], MCOUNTEREN)
         core.x[A0] = hart_id
-        core.x[A1] = 0
+        core.x[A1] = dtb
         core.pc = entry
         core.priv = Priv.S
 

@@ -26,9 +26,10 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator, NamedTuple, Sequence
+from typing import BinaryIO, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from emu.core import RAM_BASE, Core, Exit, Priv, ffi
+from emu.devicetree import Board, build, devices_at, place
 from emu.disasm import disassemble
 from emu.elf import Program
 from emu.errors import ConfigError, CoreError, ProgramError, describe_error
@@ -90,12 +91,16 @@ class ExitRecord(NamedTuple):
 
 @dataclass
 class GuestConfig:
-    """One guest, declared (Bao's config.c): its name, kernel image, RAM, share."""
+    """One guest, declared (Bao's config.c): its name, kernel image, RAM, share,
+    console input, and its device tree: `dtb` if given, else one built for it
+    with `bootargs` as the kernel's command line."""
     name: str
     program: Program
     mem: int = DEFAULT_GUEST_RAM
     share: int = 1
     input: bytes = b""
+    bootargs: str = ""
+    dtb: bytes | None = None
 
 
 class GuestConsole:
@@ -139,6 +144,17 @@ class GuestConsole:
             self.log.close()
 
 
+# The device models every guest has (Guest.devices; a subclass may add more).
+GUEST_DEVICES: tuple[type, ...] = (Uart,)
+
+
+def guest_board(mem: int, bootargs: str = "", devices: Iterable = GUEST_DEVICES) -> Board:
+    """A guest's machine as its device tree describes it: its own RAM and the
+    devices it has, at guest-physical addresses (the board's addresses)."""
+    names, slots = devices_at(device.base for device in devices)
+    return Board(RAM_BASE, mem, bootargs=bootargs, devices=names, virtio_slots=slots)
+
+
 class Guest:
     """One virtual machine: its virtual hart, RAM, shadow tables, devices and
     statistics. It is the SbiPlatform its SBI calls run on (emu/sbi.py)."""
@@ -160,6 +176,13 @@ class Guest:
         # and ((pc, steps), repeats) of the last shadow fill: loop detection.
         self.last_exception: tuple = (None, 0, 0, 0)
         self._retries: tuple = (None, 0)
+        self.device_tree = b""          # the blob placed in its RAM, at dtb_address
+        self.dtb_address = 0
+
+    @property
+    def board(self) -> Board:
+        """The guest's machine as its device tree describes it."""
+        return guest_board(self.ram.size, self.config.bootargs, self.devices)
 
     # ---- loading, as Machine.load and Firmware.boot do for --boot s
 
@@ -174,8 +197,14 @@ class Guest:
         if not RAM_BASE <= program.entry < top:
             raise ProgramError(f"{program.path}: its entry point {program.entry:#x} is not "
                                f"in the guest's RAM ({RAM_BASE:#x}-{top:#x})")
-        # S-mode at the entry, a0 = hart id 0, a1 = 0 (no device tree), satp = 0.
-        self.hart.saved = _HART.pack(*([0] * 32), program.entry, int(Priv.U))
+        self.device_tree = build(self.board) if self.config.dtb is None else self.config.dtb
+        self.dtb_address = place(len(self.device_tree), RAM_BASE, self.ram.size,
+                                 [(seg.paddr, seg.paddr + seg.memsz) for seg in program.segments])
+        self.ram.write(self.dtb_address, self.device_tree)
+        # S-mode at the entry, a0 = hart id 0, a1 = the device tree, satp = 0.
+        x = [0] * 32
+        x[A1] = self.dtb_address
+        self.hart.saved = _HART.pack(*x, program.entry, int(Priv.U))
 
     # ---- guest-visible state, while the guest is switched out
 
