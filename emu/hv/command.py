@@ -16,7 +16,7 @@ import click
 from emu.errors import ConfigError, EmuError, describe_error
 from emu.hv.hypervisor import (DEFAULT_QUANTUM, EndReason, GuestConfig, Hypervisor)
 from emu.hv.stats import perf_kvm_report
-from emu.options import input_bytes, load_program, unique_names
+from emu.options import input_bytes, load_program, read_dtb, unique_names
 from emu.platform import parse_size
 
 DEFAULT_MEM = "16M"
@@ -96,6 +96,11 @@ def _writable(path: Path) -> bool:
               help="Also write each guest's raw console to DIR/NAME.log.")
 @click.option("--input", "inputs", multiple=True, metavar="NAME=TEXT",
               help="What guest NAME's console receives (@FILE for a file). Repeatable.")
+@click.option("--append", "appends", multiple=True, metavar="NAME=ARGS",
+              help="Guest NAME's kernel command line (bootargs in its device tree). Repeatable.")
+@click.option("--dtb", "dtbs", multiple=True, metavar="NAME=FILE",
+              help="Pass guest NAME this device tree blob instead of the one emu builds. "
+                   "Repeatable.")
 @click.option("--stats", is_flag=True,
               help="Print exit statistics per guest to stderr, as `perf kvm stat` does.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -114,8 +119,8 @@ def _writable(path: Path) -> bool:
 @click.option("--gdb", "gdb_port", type=click.IntRange(0, 65535), metavar="PORT",
               help="Serve the guests to gdb on 127.0.0.1:PORT, each guest a thread "
                    "(0: any free port, printed on stderr).")
-def hv(guests, mem, quantum, share, max_insns, console_dir, inputs, stats, json_path,
-       trace_exits, hypervisor_spec, debug, script, batch, gdb_port):
+def hv(guests, mem, quantum, share, max_insns, console_dir, inputs, appends, dtbs, stats,
+       json_path, trace_exits, hypervisor_spec, debug, script, batch, gdb_port):
     """Run each GUEST (an S-mode kernel: an ELF, or assembly source assembled first)
     as a virtual machine of its own, side by side, as it would run under
     `emu run --boot s`. Exits 0 when every guest shut down cleanly through the SBI."""
@@ -132,9 +137,16 @@ def hv(guests, mem, quantum, share, max_insns, console_dir, inputs, stats, json_
     names = guest_names(list(guests))
     weights = _assignments(share, "'--share'", names)
     texts = _assignments(inputs, "'--input'", names)
+    bootargs = _assignments(appends, "'--append'", names)
+    trees = _assignments(dtbs, "'--dtb'", names)
+    both = sorted(set(bootargs) & set(trees))
+    if both:
+        raise click.UsageError(f"guest {both[0]}: --append sets bootargs in the tree emu builds: "
+                               "with --dtb, put them in your tree's /chosen node")
     try:
         configs = [GuestConfig(name, load_program(path), size, _weight(weights.get(name, "1")),
-                               input_bytes(texts.get(name, "")))
+                               input_bytes(texts.get(name, "")), bootargs.get(name, ""),
+                               read_dtb(Path(trees[name])) if name in trees else None)
                    for name, path in zip(names, guests)]
         if console_dir is not None:
             console_dir.mkdir(parents=True, exist_ok=True)
