@@ -154,6 +154,10 @@ class Machine:
     def power_off(self, status: int, why: str) -> None:
         self._stop = Stop(StopReason.EXIT, status, why)
 
+    def halt(self, why: str) -> None:
+        """The hart stopped and nothing can start it again: a crash, as a dead WFI."""
+        self._stop = Stop(StopReason.CRASH, message=why)
+
     # ---- running
 
     def run(self, max_insns: int | None = None,

@@ -48,6 +48,7 @@ DEFAULT_SHADOW_PAGES = 64       # per guest: 256 KiB of shadow tables at most
 TRAP_LOOP_LIMIT = 16            # as the core's (csrc/hart.h)
 RETRY_LIMIT = 8                 # shadow fills at one pc with no progress: a hypervisor bug
 HOST_RAM_MAX = 0x8000_0000
+RFENCE_PAGES = 64               # an SBI remote_sfence_vma range larger than this drops all
 EXIT_LOG = 256                  # per guest: the last exits, kept while a debugger watches
 A0, A1 = 10, 11
 _HART = struct.Struct("<34I")   # struct emu_hart: x[32], pc, priv
@@ -260,6 +261,21 @@ class Guest:
 
     def shutdown(self, status: int, why: str) -> None:
         self.stop(GuestEnd(EndReason.SHUTDOWN, status, why))
+
+    def send_ipi(self) -> None:
+        self.hart.ssip = True
+
+    def sfence_vma(self, start: int, size: int) -> None:
+        """Drop the shadows of the range, as the guest's SFENCE.VMA of each page
+        would (emulate_sfence_vma); all of them for a large range or size 0."""
+        if size == 0 or size > RFENCE_PAGES * PAGE_SIZE:
+            self.pager.flush()
+            return
+        for page in range(start & -PAGE_SIZE, start + size, PAGE_SIZE):
+            self.pager.flush_address(page & 0xFFFF_FFFF)
+
+    def stop_hart(self, why: str) -> None:
+        self.stop(GuestEnd(EndReason.CRASH, message=why))
 
 
 class Hypervisor(ExitHandlers):
