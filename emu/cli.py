@@ -12,11 +12,11 @@ from pathlib import Path
 import click
 
 from emu.core import Priv
+from emu.devicetree import Board, build
 from emu.elf import Program
 from emu.errors import EmuError
 from emu.isa import cause_name
 from emu.machine import Machine, Stop, StopReason
-from emu.devicetree import Board, build
 from emu.options import input_callback, isa_option, load_program, read_dtb, size_callback
 from emu.platform import RAM_BASE, Console
 

@@ -1,6 +1,6 @@
-"""What the commands share: how a PROGRAM argument is loaded, the --mem, --input
-and --dtb values of `emu run`, `emu debug`, `emu gdbserver` and `emu hv`, and the
---isa option of the first three."""
+"""What the commands share: how a PROGRAM argument is loaded, the --mem and
+--input values of `emu run`, `emu debug`, `emu gdbserver` and `emu hv`, the
+--isa option of the first three, and the --dtb file of `emu run` and `emu hv`."""
 from __future__ import annotations
 
 from pathlib import Path

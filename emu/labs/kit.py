@@ -32,8 +32,8 @@ from emu.core import RAM_BASE
 from emu.devicetree import build
 from emu.elf import Program
 from emu.hv import GuestConfig, Hypervisor
-from emu.hv.hypervisor import guest_board
 from emu.hv.command import guest_names
+from emu.hv.hypervisor import guest_board
 from emu.isa.instructions import ABI_NAMES
 from emu.labs.work import CheckFailed, Work
 from emu.machine import Machine, StopReason
