@@ -3,9 +3,10 @@
 The calls themselves (`sbi_call`) work on any `SbiPlatform`: the bare machine's
 firmware below (`emu run --boot s`) and each guest of the hypervisor.
 Supported: Base, TIME, SRST, DBCN, HSM, IPI and RFENCE for the one hart, and the
-legacy console putchar, getchar and shutdown. Calling convention (SBI spec chapter 3): a7 = extension ID, a6 =
-function ID, a0-a5 arguments; the call returns an error code in a0 and a value in
-a1. Legacy extensions (chapter 5) return their one result in a0."""
+legacy console putchar, getchar and shutdown. Calling convention (SBI spec
+chapter 3): a7 = extension ID, a6 = function ID, a0-a5 arguments; the call
+returns an error code in a0 and a value in a1. Legacy extensions (chapter 5)
+return their one result in a0."""
 from __future__ import annotations
 
 import enum
