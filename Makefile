@@ -20,7 +20,7 @@
 
 PYTHON  ?= python3
 SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
-DEBIAN  := binutils-riscv64-unknown-elf gcc-riscv64-unknown-elf gdb-multiarch
+DEBIAN  := binutils-riscv64-unknown-elf gcc-riscv64-unknown-elf gdb-multiarch device-tree-compiler
 INSTALLED := build/.installed
 CORE    := $(wildcard csrc/*.c csrc/*.h csrc/*.py) setup.py pyproject.toml
 
@@ -29,7 +29,7 @@ CORE    := $(wildcard csrc/*.c csrc/*.h csrc/*.py) setup.py pyproject.toml
 install: $(INSTALLED)
 
 $(INSTALLED): $(CORE)
-	@for tool in riscv64-unknown-elf-as riscv64-unknown-elf-gcc gdb-multiarch; do \
+	@for tool in riscv64-unknown-elf-as riscv64-unknown-elf-gcc gdb-multiarch dtc; do \
 	    command -v $$tool >/dev/null || missing=1; done; [ -z "$$missing" ] || \
 	    { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(DEBIAN); }
 	$(PYTHON) -m pip install -q -e '.[test]'

@@ -1,8 +1,9 @@
-"""The command line: `emu run`, `emu asm`, `emu disasm`, `emu hv`, `emu debug`,
-`emu gdbserver` and `emu lab`. The guest's console goes to stdout and nothing else
+"""The command line: `emu run`, `emu dtb`, `emu asm`, `emu disasm`, `emu hv`,
+`emu debug`, `emu gdbserver` and `emu lab`. The guest's console goes to stdout and nothing else
 does; emu's own messages go to stderr. User errors are one clear message and a non-zero status."""
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -13,12 +14,14 @@ import click
 
 from emu.core import Priv
 from emu.devices.disk import open_disks
+from emu.devicetree import Board, build
 from emu.elf import Program
 from emu.errors import EmuError
 from emu.isa import cause_name
 from emu.machine import Machine, Stop, StopReason
-from emu.options import disk_options, input_callback, isa_option, load_program, size_callback
-from emu.platform import Console
+from emu.options import (disk_options, input_callback, isa_option, load_program, read_dtb,
+                         size_callback)
+from emu.platform import RAM_BASE, Console
 
 # Exit statuses of `emu run` besides the program's own (docs/board.md).
 STATUS_LIMIT = 124          # --max-insns reached, as timeout(1) does
@@ -76,40 +79,72 @@ def main():
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a summary for graders: stop reason, status, counts, registers.")
 @click.option("--trace", is_flag=True, help="Print each instruction to stderr as it runs.")
-def run(program, boot, mem, isa, max_insns, data, disks, snapshot, virtio, json_path, trace):
+@click.option("--dtb", "dtb_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Pass this device tree blob in a1 instead of the one emu builds.")
+@click.option("--append", "bootargs", metavar="ARGS", default="",
+              help="The kernel command line: /chosen/bootargs of the device tree.")
+def run(program, boot, mem, isa, max_insns, data, disks, snapshot, virtio, json_path, trace,
+        dtb_path, bootargs):
     """Run PROGRAM, an RV32 ELF executable or an assembly source (.s, .S) that is
     assembled first; exit with its status."""
     if json_path and not _writable(json_path):
         raise click.BadParameter(f"cannot write {json_path}", param_hint="'--json'")
-    try:
-        images = open_disks(disks, snapshot)
-    except EmuError as error:
-        raise click.ClickException(str(error)) from None
-    try:
-        sys.exit(_run(program, boot, mem, isa, max_insns, data, images, virtio, json_path,
-                      trace))
-    finally:
-        for image in images:
-            image.close()
+    if dtb_path and bootargs:
+        raise click.UsageError("--append sets bootargs in the tree emu builds: with --dtb, "
+                               "put them in your tree's /chosen node")
+    with contextlib.ExitStack() as opened:
+        try:
+            dtb = read_dtb(dtb_path) if dtb_path else None
+            images = [opened.enter_context(disk) for disk in open_disks(disks, snapshot)]
+            machine = Machine(mem, Console.from_stdio(data), isa, images, virtio, bootargs, dtb)
+            machine.load(load_program(program), boot)
+        except EmuError as error:
+            raise click.ClickException(str(error)) from None
+        try:
+            stop = machine.run(max_insns, trace=Tracer(machine.program) if trace else None)
+        except KeyboardInterrupt:
+            stop = Stop(StopReason.CRASH, STATUS_INTERRUPTED, "interrupted")
+            status = STATUS_INTERRUPTED
+            _say(machine, "interrupted")
+        else:
+            status = _report(machine, stop)
+        if json_path:
+            _write_json(json_path, machine, program, boot, stop, status)
+    sys.exit(status)
 
 
-def _run(program, boot, mem, isa, max_insns, data, disks, virtio, json_path, trace) -> int:
-    try:
-        machine = Machine(mem, Console.from_stdio(data), isa, disks, virtio)
-        machine.load(load_program(program), boot)
-    except EmuError as error:
-        raise click.ClickException(str(error)) from None
-    try:
-        stop = machine.run(max_insns, trace=Tracer(machine.program) if trace else None)
-    except KeyboardInterrupt:
-        stop = Stop(StopReason.CRASH, STATUS_INTERRUPTED, "interrupted")
-        status = STATUS_INTERRUPTED
-        _say(machine, "interrupted")
+@main.command("dtb")
+@click.option("--mem", "mem", metavar="SIZE", callback=size_callback,
+              help="RAM size at 0x80000000, as for `emu run`  [default: 128M; 16M with --guest]")
+@isa_option
+@click.option("--append", "bootargs", metavar="ARGS", default="",
+              help="The kernel command line: /chosen/bootargs.")
+@click.option("--guest", is_flag=True,
+              help="The tree a guest of `emu hv` gets: its RAM and its devices only.")
+@click.option("-o", "output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write the blob to FILE (- for standard output).")
+@click.pass_context
+def dtb_command(ctx, mem, isa, bootargs, guest, output):
+    """Write the flattened device tree that `emu run` (or, with --guest, `emu hv`)
+    passes in a1; `dtc -I dtb -O dts FILE` shows it as source."""
+    given = ctx.get_parameter_source
+    if guest:
+        if given("isa") is not click.core.ParameterSource.DEFAULT:
+            raise click.UsageError("--isa: a guest's hart is the host's (rv32ima)")
+        from emu.hv.hypervisor import DEFAULT_GUEST_RAM, guest_board
+        default = given("mem") is click.core.ParameterSource.DEFAULT
+        board = guest_board(DEFAULT_GUEST_RAM if default else mem, bootargs)
     else:
-        status = _report(machine, stop)
-    if json_path:
-        _write_json(json_path, machine, program, boot, stop, status)
-    return status
+        board = Board(RAM_BASE, mem, isa, bootargs)
+    blob = build(board)
+    if output == "-":
+        sys.stdout.buffer.write(blob)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        Path(output).write_bytes(blob)
+    except OSError as error:
+        raise click.ClickException(f"cannot write {output}: {error.strerror}") from None
 
 
 def _writable(path: Path) -> bool:

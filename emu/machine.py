@@ -15,6 +15,7 @@ from emu.devices import BusError, Device, RamAccess
 from emu.devices.disk import Disk
 from emu.devices.plic import Plic
 from emu.devices.virtio import LEGACY, disk_slots
+from emu.devicetree import Board, build, place
 from emu.elf import Program
 from emu.errors import CoreError, ProgramError
 from emu.isa import CSRS, DEFAULT_ISA, cause_name, decode, isa_named
@@ -24,6 +25,7 @@ from emu.sbi import Firmware
 SLICE = 1 << 22     # instructions per call into the core: Ctrl-C and terminal input wait no longer
 ILLEGAL_INSTRUCTION = 2
 MEIP, SEIP = 1 << 11, 1 << 9        # the PLIC's outputs in mip: contexts 0 and 1
+A0, A1 = 10, 11
 
 
 class StopReason(enum.Enum):
@@ -46,16 +48,22 @@ class Stop:
 class Machine:
     """One hart on the board, with `mem` bytes of RAM at 0x80000000, that runs the
     ISA `isa` names (emu.isa.ISAS: rv32ima, or rv32ia without M), with `disks` in
-    its virtio slots (transport `virtio`: 1 legacy, 2 modern)."""
+    its virtio slots (transport `virtio`: 1 legacy, 2 modern). `load` places a
+    device tree in RAM: `dtb` if given (a checked blob, --dtb), else one that
+    describes this machine, with `bootargs` as the kernel's command line."""
     mem: int = DEFAULT_RAM
     console: Console = field(default_factory=lambda: Console.from_stdio(b""))
     isa: str = DEFAULT_ISA
     disks: list[Disk] = field(default_factory=list)
     virtio: int = LEGACY
+    bootargs: str = ""
+    dtb: bytes | None = None
     core: Core = field(init=False)
     program: Program | None = field(init=False, default=None)
     firmware: Firmware | None = field(init=False, default=None)
     devices: list[Device] = field(init=False)
+    device_tree: bytes = field(init=False, default=b"")     # the blob placed in RAM
+    dtb_address: int = field(init=False, default=0)
     _stop: Stop | None = field(init=False, default=None)
 
     def __post_init__(self):
@@ -86,9 +94,16 @@ class Machine:
 
     # ---- loading
 
+    @property
+    def board(self) -> Board:
+        """This machine as its device tree describes it."""
+        return Board(RAM_BASE, self.mem, self.isa, self.bootargs)
+
     def load(self, program: Program, boot: str = "m") -> None:
-        """Lay out the program's segments in RAM and start it: in M-mode at its
-        entry (boot "m"), or in S-mode under the SBI firmware (boot "s")."""
+        """Lay out the program's segments and the device tree in RAM and start it:
+        in M-mode at its entry (boot "m"), or in S-mode under the SBI firmware
+        (boot "s"). Either way a0 = hart id 0 and a1 = the tree's address, as
+        QEMU's reset vector and OpenSBI pass them."""
         top = RAM_BASE + self.mem
         for seg in program.segments:
             if not RAM_BASE <= seg.paddr <= seg.paddr + seg.memsz <= top:
@@ -101,14 +116,19 @@ class Machine:
                                f"RAM ({RAM_BASE:#x}-{top:#x})")
         for seg in program.segments:
             self.core.write(seg.paddr, seg.data + bytes(seg.memsz - len(seg.data)))
+        self.device_tree = build(self.board) if self.dtb is None else self.dtb
+        self.dtb_address = place(len(self.device_tree), RAM_BASE, self.mem,
+                                 [(seg.paddr, seg.paddr + seg.memsz) for seg in program.segments])
+        self.core.write(self.dtb_address, self.device_tree)
         self.program = program
         tohost = program.symbols.get("tohost")
         if tohost is not None:
             self.core.htif_set(tohost, program.symbols.get("fromhost", 0))
         if boot == "s":
             self.firmware = Firmware(self)
-            self.firmware.boot(program.entry)
+            self.firmware.boot(program.entry, dtb=self.dtb_address)
         else:
+            self.core.x[A0], self.core.x[A1] = 0, self.dtb_address
             self.core.pc = program.entry
 
     # ---- state, for tools and the firmware
@@ -149,6 +169,10 @@ class Machine:
 
     def power_off(self, status: int, why: str) -> None:
         self._stop = Stop(StopReason.EXIT, status, why)
+
+    def halt(self, why: str) -> None:
+        """The hart stopped and nothing can start it again: a crash, as a dead WFI."""
+        self._stop = Stop(StopReason.CRASH, message=why)
 
     # ---- running
 

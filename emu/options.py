@@ -1,12 +1,14 @@
 """What the commands share: how a PROGRAM argument is loaded, the --mem and
 --input values of `emu run`, `emu debug`, `emu gdbserver` and `emu hv`, the
---isa option of the first three, and the disk options of `emu run` and `emu hv`."""
+--isa option of the first three, and the disk options and --dtb file of `emu run`
+and `emu hv`."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
 
+from emu.devicetree import check_blob
 from emu.elf import Program, load_elf
 from emu.errors import ConfigError, EmuError
 from emu.isa import DEFAULT_ISA, ISAS
@@ -51,6 +53,15 @@ def input_bytes(value: str) -> bytes:
         return Path(value[1:]).read_bytes()
     except OSError as error:
         raise ConfigError(f"--input: cannot read {value[1:]}: {error.strerror}") from None
+
+
+def read_dtb(path: Path) -> bytes:
+    """A --dtb FILE: a whole device tree blob, checked."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"--dtb: cannot read {path}: {error.strerror}") from None
+    return check_blob(data, f"--dtb {path}")
 
 
 def isa_option(function):

@@ -371,7 +371,7 @@ def test_help_lists_every_subcommand_with_its_short_help():
     assert result.exit_code == 0
     lines = result.stdout.split("Commands:\n")[1].splitlines()
     listed = dict(line.split(None, 1) for line in lines if line.strip())
-    assert sorted(listed) == ["asm", "debug", "disasm", "gdbserver", "hv", "lab", "run"]
+    assert sorted(listed) == ["asm", "debug", "disasm", "dtb", "gdbserver", "hv", "lab", "run"]
     for name, short in listed.items():
         first_words = " ".join(main.get_command(None, name).help.split()[:3])
         assert short.startswith(first_words), (name, short)

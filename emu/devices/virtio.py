@@ -115,13 +115,31 @@ def slot_irq(n: int) -> int:
 
 
 def disk_slots(disks: Sequence[Disk], memory: Memory, plic: Plic,
-               version: int = LEGACY) -> list[VirtioBlock]:
-    """A machine's disks, in the slots in order, each interrupting through plic."""
+               version: int = LEGACY) -> list[VirtioBlock | EmptySlot]:
+    """A machine's virtio slots: its disks in order, each interrupting through
+    plic, then empty slots, as QEMU virt has all eight whatever is plugged in."""
     if len(disks) > SLOT_COUNT:
         raise DiskError(f"{len(disks)} disks: the board has {SLOT_COUNT} virtio slots")
-    return [VirtioBlock(slot_base(n), disk, memory,
+    return [VirtioBlock(slot_base(n), disks[n], memory,
                         lambda raised, n=n: plic.set_level(slot_irq(n), raised), version)
-            for n, disk in enumerate(disks)]
+            if n < len(disks) else EmptySlot(slot_base(n), version)
+            for n in range(SLOT_COUNT)]
+
+
+class EmptySlot(Registers):
+    """A virtio-mmio slot with nothing plugged in: device ID 0, which drivers
+    take as "no device here" (section 4.2.3.1.1), as on QEMU."""
+    size = SLOT_SIZE
+
+    def __init__(self, base: int, version: int = LEGACY):
+        self.base, self.version = base, version
+
+    def load(self, offset: int, size: int) -> int:
+        answers = {R.MAGIC_VALUE: MAGIC, R.VERSION: self.version, R.VENDOR_ID: VENDOR_QEMU}
+        return answers.get(offset, 0) if size == 4 else 0
+
+    def store(self, offset: int, size: int, value: int) -> None:
+        pass
 
 
 class QueueError(Exception):

@@ -16,7 +16,8 @@ import click
 from emu.errors import ConfigError, EmuError, describe_error
 from emu.hv.hypervisor import (DEFAULT_QUANTUM, EndReason, GuestConfig, Hypervisor)
 from emu.hv.stats import perf_kvm_report
-from emu.options import input_bytes, load_program, unique_names
+from emu.devices.disk import open_disks
+from emu.options import disk_options, input_bytes, load_program, read_dtb, unique_names
 from emu.platform import parse_size
 
 DEFAULT_MEM = "16M"
@@ -96,6 +97,11 @@ def _writable(path: Path) -> bool:
               help="Also write each guest's raw console to DIR/NAME.log.")
 @click.option("--input", "inputs", multiple=True, metavar="NAME=TEXT",
               help="What guest NAME's console receives (@FILE for a file). Repeatable.")
+@click.option("--append", "appends", multiple=True, metavar="NAME=ARGS",
+              help="Guest NAME's kernel command line (bootargs in its device tree). Repeatable.")
+@click.option("--dtb", "dtbs", multiple=True, metavar="NAME=FILE",
+              help="Pass guest NAME this device tree blob instead of the one emu builds. "
+                   "Repeatable.")
 @click.option("--stats", is_flag=True,
               help="Print exit statistics per guest to stderr, as `perf kvm stat` does.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -114,8 +120,10 @@ def _writable(path: Path) -> bool:
 @click.option("--gdb", "gdb_port", type=click.IntRange(0, 65535), metavar="PORT",
               help="Serve the guests to gdb on 127.0.0.1:PORT, each guest a thread "
                    "(0: any free port, printed on stderr).")
-def hv(guests, mem, quantum, share, max_insns, console_dir, inputs, stats, json_path,
-       trace_exits, hypervisor_spec, debug, script, batch, gdb_port):
+@disk_options(named=True)
+def hv(guests, mem, quantum, share, max_insns, console_dir, inputs, appends, dtbs, stats,
+       json_path, trace_exits, hypervisor_spec, debug, script, batch, gdb_port, disks, snapshot,
+       virtio):
     """Run each GUEST (an S-mode kernel: an ELF, or assembly source assembled first)
     as a virtual machine of its own, side by side, as it would run under
     `emu run --boot s`. Exits 0 when every guest shut down cleanly through the SBI."""
@@ -132,10 +140,49 @@ def hv(guests, mem, quantum, share, max_insns, console_dir, inputs, stats, json_
     names = guest_names(list(guests))
     weights = _assignments(share, "'--share'", names)
     texts = _assignments(inputs, "'--input'", names)
+    bootargs = _assignments(appends, "'--append'", names)
+    trees = _assignments(dtbs, "'--dtb'", names)
+    both = sorted(set(bootargs) & set(trees))
+    if both:
+        raise click.UsageError(f"guest {both[0]}: --append sets bootargs in the tree emu builds: "
+                               "with --dtb, put them in your tree's /chosen node")
+    _check_disks(disks, names, debug or gdb_port is not None)
+    with contextlib.ExitStack() as opened:
+        try:
+            images = [opened.enter_context(disk) for disk in open_disks(disks, snapshot)]
+        except EmuError as error:
+            raise click.ClickException(str(error)) from None
+        configs = _configs(names, guests, size, weights, texts, bootargs, trees, images, virtio)
+        _run(configs, quantum, max_insns, console_dir, stats, json_path, trace_exits,
+             hypervisor_spec, debug, script, batch, gdb_port)
+
+
+def _check_disks(disks: list, names: list[str], debugging: bool) -> None:
+    for disk in disks:
+        if disk.guest not in names:
+            raise click.BadParameter(f"no guest is named {disk.guest!r} (guests: "
+                                     f"{', '.join(names)})", param_hint="'--disk'")
+        if debugging and not disk.read_only:
+            raise click.UsageError(
+                f"--disk {disk}: the debugger goes back in time by running the guests again "
+                "from the start, which the writes to a disk would not survive: give it ,ro")
+
+
+def _configs(names, guests, size, weights, texts, bootargs, trees, images, virtio):
     try:
-        configs = [GuestConfig(name, load_program(path), size, _weight(weights.get(name, "1")),
-                               input_bytes(texts.get(name, "")))
-                   for name, path in zip(names, guests)]
+        return [GuestConfig(name, load_program(path), size, _weight(weights.get(name, "1")),
+                            input_bytes(texts.get(name, "")), bootargs.get(name, ""),
+                            read_dtb(Path(trees[name])) if name in trees else None,
+                            tuple(image for image in images if image.spec.guest == name), virtio)
+                for name, path in zip(names, guests)]
+    except EmuError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _run(configs, quantum, max_insns, console_dir, stats, json_path, trace_exits,
+         hypervisor_spec, debug, script, batch, gdb_port):
+    """Make the hypervisor, run it (or debug it) and report; exits."""
+    try:
         if console_dir is not None:
             console_dir.mkdir(parents=True, exist_ok=True)
         cls = load_hypervisor_class(hypervisor_spec) if hypervisor_spec else Hypervisor

@@ -26,15 +26,18 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator, NamedTuple, Sequence
+from typing import BinaryIO, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from emu.core import RAM_BASE, Core, Exit, Priv, ffi, lib
+from emu.devicetree import Board, build, devices_at, place
 from emu.disasm import disassemble
 from emu.elf import Program
 from emu.errors import ConfigError, CoreError, ProgramError, describe_error
-from emu.devices import Device
+from emu.devices import Device, RamAccess
+from emu.devices.disk import Disk
 from emu.devices.plic import Plic
 from emu.devices.uart import Uart
+from emu.devices.virtio import LEGACY, SLOT_COUNT, disk_slots, slot_base
 from emu.hv.emulate import Action, ExitHandlers, Outcome, Trap, describe
 from emu.hv.memory import MEGAPAGE, PAGE_SIZE, GuestRam, ShadowPager
 from emu.hv.scheduler import RoundRobin
@@ -49,6 +52,7 @@ DEFAULT_SHADOW_PAGES = 64       # per guest: 256 KiB of shadow tables at most
 TRAP_LOOP_LIMIT = 16            # as the core's (csrc/hart.h)
 RETRY_LIMIT = 8                 # shadow fills at one pc with no progress: a hypervisor bug
 HOST_RAM_MAX = 0x8000_0000
+RFENCE_PAGES = 64               # an SBI remote_sfence_vma range larger than this drops all
 EXIT_LOG = 256                  # per guest: the last exits, kept while a debugger watches
 A0, A1 = 10, 11
 _HART = struct.Struct("<34I")   # struct emu_hart: x[32], pc, priv
@@ -92,12 +96,18 @@ class ExitRecord(NamedTuple):
 
 @dataclass
 class GuestConfig:
-    """One guest, declared (Bao's config.c): its name, kernel image, RAM, share."""
+    """One guest, declared (Bao's config.c): its name, kernel image, RAM, share,
+    console input, and its device tree: `dtb` if given, else one built for it
+    with `bootargs` as the kernel's command line."""
     name: str
     program: Program
     mem: int = DEFAULT_GUEST_RAM
     share: int = 1
     input: bytes = b""
+    bootargs: str = ""
+    dtb: bytes | None = None
+    disks: tuple[Disk, ...] = ()
+    virtio: int = LEGACY
 
 
 class GuestConsole:
@@ -142,6 +152,16 @@ class GuestConsole:
 
 
 UART_IRQ = lib.EMU_UART_IRQ
+# Where the devices every guest has sit (Guest.devices; a subclass may add more):
+# the UART, the PLIC and the virtio slots.
+GUEST_DEVICE_BASES = (Uart.base, Plic.base, *(slot_base(n) for n in range(SLOT_COUNT)))
+
+
+def guest_board(mem: int, bootargs: str = "", bases: Iterable[int] = GUEST_DEVICE_BASES) -> Board:
+    """A guest's machine as its device tree describes it: its own RAM and the
+    devices it has, at guest-physical addresses (the board's addresses)."""
+    names, slots = devices_at(bases)
+    return Board(RAM_BASE, mem, bootargs=bootargs, devices=names, virtio_slots=slots)
 
 
 class Guest:
@@ -158,7 +178,9 @@ class Guest:
         self.plic = Plic([lambda raised: None, self._external])
         self.uart = Uart(console.write, config.input,
                          lambda raised: self.plic.set_level(UART_IRQ, raised))
-        self.devices: list[Device] = [self.uart, self.plic]
+        memory = RamAccess(ram.read, ram.write)
+        self.devices: list[Device] = [self.uart, self.plic,
+                                      *disk_slots(config.disks, memory, self.plic, config.virtio)]
         pager.devices = self.devices
         self.stats = GuestStats()
         self.exit_log: deque[ExitRecord] = deque(maxlen=EXIT_LOG)
@@ -170,6 +192,14 @@ class Guest:
         # and ((pc, steps), repeats) of the last shadow fill: loop detection.
         self.last_exception: tuple = (None, 0, 0, 0)
         self._retries: tuple = (None, 0)
+        self.device_tree = b""          # the blob placed in its RAM, at dtb_address
+        self.dtb_address = 0
+
+    @property
+    def board(self) -> Board:
+        """The guest's machine as its device tree describes it."""
+        return guest_board(self.ram.size, self.config.bootargs,
+                           [device.base for device in self.devices])
 
     # ---- loading, as Machine.load and Firmware.boot do for --boot s
 
@@ -184,8 +214,14 @@ class Guest:
         if not RAM_BASE <= program.entry < top:
             raise ProgramError(f"{program.path}: its entry point {program.entry:#x} is not "
                                f"in the guest's RAM ({RAM_BASE:#x}-{top:#x})")
-        # S-mode at the entry, a0 = hart id 0, a1 = 0 (no device tree), satp = 0.
-        self.hart.saved = _HART.pack(*([0] * 32), program.entry, int(Priv.U))
+        self.device_tree = build(self.board) if self.config.dtb is None else self.config.dtb
+        self.dtb_address = place(len(self.device_tree), RAM_BASE, self.ram.size,
+                                 [(seg.paddr, seg.paddr + seg.memsz) for seg in program.segments])
+        self.ram.write(self.dtb_address, self.device_tree)
+        # S-mode at the entry, a0 = hart id 0, a1 = the device tree, satp = 0.
+        x = [0] * 32
+        x[A1] = self.dtb_address
+        self.hart.saved = _HART.pack(*x, program.entry, int(Priv.U))
 
     # ---- guest-visible state, while the guest is switched out
 
@@ -244,6 +280,21 @@ class Guest:
 
     def shutdown(self, status: int, why: str) -> None:
         self.stop(GuestEnd(EndReason.SHUTDOWN, status, why))
+
+    def send_ipi(self) -> None:
+        self.hart.ssip = True
+
+    def sfence_vma(self, start: int, size: int) -> None:
+        """Drop the shadows of the range, as the guest's SFENCE.VMA of each page
+        would (emulate_sfence_vma); all of them for a large range or size 0."""
+        if size == 0 or size > RFENCE_PAGES * PAGE_SIZE:
+            self.pager.flush()
+            return
+        for page in range(start & -PAGE_SIZE, start + size, PAGE_SIZE):
+            self.pager.flush_address(page & 0xFFFF_FFFF)
+
+    def stop_hart(self, why: str) -> None:
+        self.stop(GuestEnd(EndReason.CRASH, message=why))
 
 
 class Hypervisor(ExitHandlers):

@@ -4,7 +4,9 @@ see, for the labs' checks and for emu's own tests (tests/hvkit.py imports it).
 Popek and Goldberg's equivalence is asserted as `bare_state(p) == hv_state(g)`:
 console output, registers, pc, privilege, S-mode CSRs and counters, and all of
 the guest's RAM after its bare `emu run --boot s --mem 16M` run and after its run
-as a guest. `diff` says where two such states differ.
+as a guest. The bare run is given the device tree a guest gets (as `emu run
+--dtb` would be), so that the two machines describe themselves alike.
+`diff` says where two such states differ.
 
 KERNEL is a small S-mode test kernel whose trap handler logs every trap
 (scause, sepc, stval, time) to RAM and carries on; callers put their own code at
@@ -27,9 +29,11 @@ from typing import Protocol, Sequence, TypeVar
 
 from emu.asm.command import load_source
 from emu.core import RAM_BASE
+from emu.devicetree import build
 from emu.elf import Program
 from emu.hv import GuestConfig, Hypervisor
 from emu.hv.command import guest_names
+from emu.hv.hypervisor import guest_board
 from emu.isa.instructions import ABI_NAMES
 from emu.labs.work import CheckFailed, Work
 from emu.machine import Machine, StopReason
@@ -51,9 +55,9 @@ def assemble(source: str, name: str = "kernel") -> Program:
 
 def bare_state(program: Program, data: bytes = b"", max_insns: int = 5_000_000,
                mem: int = MEM) -> dict:
-    """The state after `emu run --boot s` of the program."""
+    """The state after `emu run --boot s` of the program, with a guest's device tree."""
     out = io.BytesIO()
-    machine = Machine(mem, Console(out, data))
+    machine = Machine(mem, Console(out, data), dtb=build(guest_board(mem)))
     machine.load(program, "s")
     stop = machine.run(max_insns)
     core = machine.core

@@ -1,7 +1,7 @@
 # hello-sbi.S: a minimal S-mode kernel that talks to its firmware through the SBI.
 #
-# It starts as under OpenSBI: S-mode, at its ELF entry, a0 = hart id, a1 = 0
-# (no device tree here), satp = 0. It never touches a device: every effect
+# It starts as under OpenSBI: S-mode, at its ELF entry, a0 = hart id, a1 = the
+# device tree (which it ignores), satp = 0. It never touches a device: every effect
 # goes through an ECALL to the SBI firmware (`emu run --boot s`, or the
 # hypervisor under `emu hv`). RISC-V SBI specification v2.0:
 #   - chapter 3: a7 = extension ID, a6 = function ID, a0..a5 arguments;

@@ -1,7 +1,7 @@
 # sbi-check.S: an S-mode kernel that checks its SBI firmware against the SBI spec.
 #
-# It boots as hello-sbi does (S-mode at its ELF entry, a0 = hart id, a1 = 0,
-# satp = 0) and prints one line per check, "ok NAME" or "FAIL NAME", so the
+# It boots as hello-sbi does (S-mode at its ELF entry, a0 = hart id, a1 = the
+# address of the device tree, satp = 0) and prints one line per check, "ok NAME" or "FAIL NAME", so the
 # output diff against expected.txt names what broke. Output goes through the
 # legacy console putchar, the simplest path, so that a broken extension cannot
 # hide the report. At the end it shuts down through SRST, with reason "system
@@ -58,6 +58,7 @@
     .equ SBI_ERR_NOT_SUPPORTED,  -2
     .equ SBI_ERR_INVALID_PARAM,  -3
     .equ SBI_SPEC_VERSION_2_0,   (2 << 24) | 0
+    .equ FDT_MAGIC_LE,           0xedfe0dd0     # 0xd00dfeed as a little-endian load reads it
 
     .equ SIE_STIE,               (1 << 5)
     .equ SSTATUS_SIE,            (1 << 1)
@@ -105,7 +106,10 @@ _start:
     # -- The boot state, as OpenSBI leaves it.
     seqz    a0, s0
     REPORT  "boot.hartid"
-    seqz    a0, s1
+    lw      t0, 0(s1)                   # the tree's magic, 0xd00dfeed big-endian
+    li      t1, FDT_MAGIC_LE
+    sub     a0, t0, t1
+    seqz    a0, a0
     REPORT  "boot.a1"
     csrr    a0, satp
     seqz    a0, a0

@@ -23,7 +23,7 @@ _start:
     sw      zero, 0(t0)
     addi    t0, t0, 4
     j       1b
-2:  call    main                    # a0 = the hart id, a1 = 0, as we got them
+2:  call    main                    # a0 = the hart id, a1 = the device tree, as we got them
                                     # (the loop above leaves a0, a1 alone)
     # main's return value is the SRST reason: 0 = none, 1 = system failure.
     mv      a1, a0

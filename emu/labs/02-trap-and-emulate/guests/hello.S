@@ -3,7 +3,7 @@
 # What it shows:
 #   - how a kernel starts under SBI firmware (OpenSBI, `emu run --boot s`, or
 #     the hypervisor `emu hv`): in S-mode at its ELF entry, a0 = hart id,
-#     a1 = 0 (no device tree here), satp = 0 (no translation);
+#     a1 = the device tree (ignored here), satp = 0 (no translation);
 #   - the SBI calling convention: a7 = extension ID, a6 = function ID,
 #     a0..a5 arguments, ECALL; the answer is a0 = error, a1 = value;
 #   - the Base extension: which SBI version the firmware speaks and who
