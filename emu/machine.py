@@ -71,7 +71,9 @@ class Machine:
         self.core = Core(self.mem)
         self.core.set_misa(misa)
         self._external = 0
-        self.plic = Plic([self._external_line(MEIP), self._external_line(SEIP)])
+        self._uart_line = False
+        self.plic = Plic([self._external_line(MEIP), self._external_line(SEIP)],
+                         sample={lib.EMU_UART_IRQ: lambda: self._uart_line})
         memory = RamAccess(self.read_ram, self.write_ram)
         self.devices = [self.plic, *disk_slots(self.disks, memory, self.plic, self.virtio)]
         for device in self.devices:
@@ -217,8 +219,8 @@ class Machine:
 
     def _device_lines(self) -> None:
         """Hand the C devices' interrupt lines (the UART's) to the PLIC."""
-        lines = self.core.device_lines()
-        self.plic.set_level(lib.EMU_UART_IRQ, bool(lines >> lib.EMU_UART_IRQ & 1))
+        self._uart_line = bool(self.core.device_lines() >> lib.EMU_UART_IRQ & 1)
+        self.plic.set_level(lib.EMU_UART_IRQ, self._uart_line)
 
     def _external_line(self, bit: int):
         def drive(raised: bool) -> None:

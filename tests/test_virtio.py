@@ -323,10 +323,10 @@ def test_interrupt_after_a_request_until_acknowledged(tmp_path, version):
     driver.read(0, 1)
     assert line.levels == [True]
     assert driver.get(R.INTERRUPT_STATUS) == INT_USED_BUFFER
-    driver.read(1, 1)                                 # still raised: no edge
-    assert line.levels == [True]
+    driver.read(1, 1)           # still raised, and signalled again: a new request
+    assert line.levels == [True, True]
     driver.ack()
-    assert driver.get(R.INTERRUPT_STATUS) == 0 and line.levels == [True, False]
+    assert driver.get(R.INTERRUPT_STATUS) == 0 and line.levels == [True, True, False]
 
 
 def test_no_interrupt_when_the_driver_asks_for_none(tmp_path):

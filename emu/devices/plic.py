@@ -5,11 +5,15 @@ its own enable bits, priority threshold and claim/complete register. Context 0 i
 hart 0's M-mode (mip.MEIP), context 1 its S-mode (mip.SEIP, or a guest's virtual
 SEIP). The board wires the UART to source 10 and virtio slot n to source 1+n.
 
-Sources are level-triggered, through a gateway as the specification describes:
-while a source's line is raised it is pending, until a context claims it; it then
-stays quiet, raised line or not, until that claim is completed, and is pending
-again at once if its line is still raised."""
+A device signals its line (set_level) when something happens, as QEMU's devices
+do: a raise makes the source pending, a new request even if the line was already
+up; a lowering withdraws it. A claim takes the request (clears pending) and the
+source stays out of later claims until it is completed; a completion does not by
+itself make it pending again, except for a source whose device reports only
+changes of its line (`sample`, the C UART's): its line is looked at once more."""
 from __future__ import annotations
+
+from typing import Callable
 
 from emu.devices import BusError, IrqLine, Registers
 
@@ -28,15 +32,17 @@ WORDS = SOURCES // 32
 
 class Plic(Registers):
     base, size = 0x0C00_0000, 0x60_0000
-    STATE = ("priority", "pending", "claimed", "level", "enable", "threshold", "raised")
+    STATE = ("priority", "pending", "claimed", "enable", "threshold", "raised")
 
-    def __init__(self, outputs: list[IrqLine]):
-        """outputs[c] is context c's interrupt line (hart 0: M-mode, then S-mode)."""
+    def __init__(self, outputs: list[IrqLine], sample: dict[int, Callable[[], bool]] | None = None):
+        """outputs[c] is context c's interrupt line (hart 0: M-mode, then S-mode);
+        sample[s] tells whether source s's line is raised now, for a device that
+        signals only when its line changes."""
         self.outputs = outputs
+        self.sample = sample or {}
         self.priority = [0] * SOURCES
         self.pending = 0                    # bit s: source s is pending
         self.claimed = 0                    # bit s: claimed, not yet completed
-        self.level = 0                      # bit s: source s's line is raised
         self.enable = [0] * len(outputs)    # per context, bit s: source s enabled
         self.threshold = [0] * len(outputs)
         self.raised = [False] * len(outputs)
@@ -45,9 +51,7 @@ class Plic(Registers):
 
     def set_level(self, source: int, raised: bool) -> None:
         bit = 1 << source
-        self.level = self.level | bit if raised else self.level & ~bit
-        if raised and not self.claimed & bit:
-            self.pending |= bit
+        self.pending = self.pending | bit if raised else self.pending & ~bit
         self._update()
 
     # ---- registers (32-bit only)
@@ -105,7 +109,7 @@ class Plic(Registers):
     def _best(self, context: int) -> int:
         """The pending, enabled source of the highest priority above the
         context's threshold (the lowest number among equals), or 0."""
-        ready = self.pending & self.enable[context]
+        ready = self.pending & ~self.claimed & self.enable[context]
         best, best_priority = 0, self.threshold[context]
         while ready:
             source = (ready & -ready).bit_length() - 1
@@ -129,7 +133,7 @@ class Plic(Registers):
         if not bit & self.enable[context] & self.claimed:
             return
         self.claimed &= ~bit
-        if self.level & bit:
+        if source in self.sample and self.sample[source]():
             self.pending |= bit
 
     def _update(self) -> None:

@@ -309,8 +309,12 @@ class VirtioBlock(Registers):
     # -- interrupts -------------------------------------------------------
 
     def _interrupt(self, bits: int) -> None:
+        """Each interrupt is signalled, even with the line already raised: a new
+        request at the PLIC (as QEMU's virtio-mmio does, and drivers written for
+        it, like xv6's first versions that never write InterruptACK, rely on)."""
         self.interrupt_status |= bits
-        self._update_line()
+        self.line = True
+        self.irq(True)
 
     def _update_line(self) -> None:
         level = self.interrupt_status != 0

@@ -175,7 +175,8 @@ class Guest:
         self.ram, self.pager, self.console = ram, pager, console
         # Its own PLIC: context 0 (M-mode) drives nothing, a guest has no M-mode;
         # context 1 is its virtual SEIP.
-        self.plic = Plic([lambda raised: None, self._external])
+        self.plic = Plic([lambda raised: None, self._external],
+                         sample={UART_IRQ: lambda: self.uart.raised})
         self.uart = Uart(console.write, config.input,
                          lambda raised: self.plic.set_level(UART_IRQ, raised))
         memory = RamAccess(ram.read, ram.write)

@@ -10,9 +10,10 @@
 #      hypervisor the other guest runs and writes its secret too;
 #   3. reads all of its RAM, every word from 0x80000000 to 0x80ffffff, and
 #      counts copies of its own secret, copies of the OTHER guest's secret,
-#      and any other nonzero word in the free pages (RAM starts zeroed: a
-#      nonzero word there is someone else's data: a page table, a previous
-#      guest's memory, the hypervisor's own);
+#      and any other nonzero word in the free pages (RAM starts zeroed but
+#      for the device tree at a1, which it skips: any other nonzero word
+#      there is someone else's data: a page table, a previous guest's
+#      memory, the hypervisor's own);
 #   4. prints the counts. It must find its own secret once in every page it
 #      wrote, the other's never, and nothing stray.
 # A hypervisor that gave two guests a shared frame, reused a frame without
@@ -49,6 +50,20 @@ _start:
     la      sp, stack_top
     la      t0, trap_handler
     csrw    stvec, t0
+    # The device tree: from a1 for its totalsize bytes (a big-endian word at
+    # +4), kept before step 1 writes a secret over its first bytes.
+    sw      a1, tree_start, t0
+    li      t0, 0
+    li      t1, 4
+9:  lbu     t2, 4(a1)
+    slli    t0, t0, 8
+    or      t0, t0, t2
+    addi    a1, a1, 1
+    addi    t1, t1, -1
+    bnez    t1, 9b
+    lw      a1, tree_start
+    add     t0, a1, t0
+    sw      t0, tree_end, t1
 
     la      a0, text_hello
     call    sbi_puts
@@ -173,6 +188,8 @@ scan:
     li      a3, 0                   # mine
     li      a4, 0                   # the other's
     li      a5, 0                   # stray words
+    lw      a6, tree_start
+    lw      a7, tree_end
 1:  lw      t5, 0(a0)
     bnez    t5, 3f
 2:  addi    a0, a0, 4
@@ -198,7 +215,9 @@ scan:
     addi    a0, a0, SECRET_SIZE - 4
     j       2b
 5:  bltu    a0, a2, 2b              # inside the image: code and data
-    addi    a5, a5, 1               # a stray word in a free page
+    bltu    a0, a6, 6f
+    bltu    a0, a7, 2b              # inside the device tree
+6:  addi    a5, a5, 1               # a stray word in a free page
     j       2b
 
 # No trap is expected (no interrupt is enabled in sstatus.SIE); any trap is
@@ -232,6 +251,8 @@ text_unexpected: .asciz "adv-secret: unexpected trap: "
     .data
     .balign 4
 free_start:      .word 0            # the first page after the image
+tree_start:      .word 0            # the device tree: [tree_start, tree_end)
+tree_end:        .word 0
 found_mine:      .word 0
 found_other:     .word 0
 found_stray:     .word 0
