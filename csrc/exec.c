@@ -272,9 +272,11 @@ int interpret(emu_t *m)
     uint32_t vpn;           /* the page a jump may stay in; NO_PAGE in a single step */
     uint64_t steps;         /* m->steps, with the running block counted in */
     uint64_t stop;          /* m->stop_at */
-    uint64_t limit;         /* stop, or 0 to have every block entry look for breakpoints */
+    uint64_t limit;         /* stop, or 0 to have every block entry look for breakpoints
+                             * or (fetch_each) run one instruction */
     op_t single[2];
     exc_t e, fetch_fault;
+    int fetch_each;         /* PMP grants fetches from part of this page only */
     uint32_t insn;
     int ended;
     enum { NO_PAGE = UINT32_MAX };
@@ -285,18 +287,20 @@ reenter:
     /* From the machine's pc: the full fetch path. */
     steps = m->steps;
     stop = m->stop_at;
-    limit = m->break_count ? 0 : stop;
     tlb = m->tlb_now;
     if (steps >= stop) {
         ended = 0;
         goto out;
     }
+    fetch_fault = EXC_NONE;
     ops = code_fetch(m, m->hart.pc, &fetch_fault);
     if (unlikely(!ops)) {
         e = fetch_fault;
         insn = 0;
         goto fault;
     }
+    fetch_each = fetch_fault == EXC_FETCH_EACH;
+    limit = m->break_count || fetch_each ? 0 : stop;
     va = m->hart.pc & ~(PAGE_SIZE - 1);
     vpn = va >> PAGE_SHIFT;
     op = ops + ((m->hart.pc >> 2) & (OPS_PER_PAGE - 1));
@@ -310,7 +314,7 @@ enter:
     DISPATCH();
 
 enter_carefully:
-    /* Near stop_at, or with breakpoints set. */
+    /* Near stop_at, with breakpoints set, or fetching each instruction. */
     if (m->break_count && breakpoint_within(m, PC, op->count)) {
         if (is_breakpoint(m, PC) && (steps != m->resume_steps || PC != m->resume_pc)) {
             m->hart.pc = PC;
@@ -321,7 +325,7 @@ enter_carefully:
         }
         goto single_step;
     }
-    if (steps + op->count <= stop) {
+    if (!fetch_each && steps + op->count <= stop) {
         steps += op->count;
         DISPATCH();
     }

@@ -15,7 +15,7 @@ except ImportError as error:  # pragma: no cover - a broken install
     raise ImportError(
         "emu's C core is not built: run `pip install -e .` (or `make build`)") from error
 
-CORE_VERSION = 4
+CORE_VERSION = 5
 if lib.emu_version() != CORE_VERSION:  # pragma: no cover - a stale build
     raise ImportError(f"emu's C core is version {lib.emu_version()}, this package needs "
                       f"{CORE_VERSION}: rebuild it with `pip install -e .`")
@@ -168,6 +168,13 @@ class Core:
         if lib.emu_translate(self._m, vaddr, access, self._paddr) != NO_EXCEPTION:
             return None
         return self._paddr[0]
+
+    def pmp_allows(self, paddr: int, size: int, access: Access, priv: int) -> bool:
+        """Whether PMP, as configured now, lets privilege priv make an access of
+        size bytes at the (34-bit) physical address paddr."""
+        if size < 1 or not 0 <= paddr < 1 << 34:
+            raise CoreError(f"{size} bytes at {paddr:#x}: not a physical access")
+        return lib.emu_pmp_check(self._m, paddr, size, access, priv) == NO_EXCEPTION
 
     # ---- the host's side of the board
 
