@@ -272,11 +272,9 @@ int interpret(emu_t *m)
     uint32_t vpn;           /* the page a jump may stay in; NO_PAGE in a single step */
     uint64_t steps;         /* m->steps, with the running block counted in */
     uint64_t stop;          /* m->stop_at */
-    uint64_t limit;         /* stop, or 0 to have every block entry look for breakpoints
-                             * or (fetch_each) run one instruction */
+    uint64_t limit;         /* stop, or 0 to have every block entry look for breakpoints */
     op_t single[2];
     exc_t e, fetch_fault;
-    int fetch_each;         /* PMP grants fetches from part of this page only */
     uint32_t insn;
     int ended;
     enum { NO_PAGE = UINT32_MAX };
@@ -287,6 +285,7 @@ reenter:
     /* From the machine's pc: the full fetch path. */
     steps = m->steps;
     stop = m->stop_at;
+    limit = m->break_count ? 0 : stop;
     tlb = m->tlb_now;
     if (steps >= stop) {
         ended = 0;
@@ -299,11 +298,11 @@ reenter:
         insn = 0;
         goto fault;
     }
-    fetch_each = fetch_fault == EXC_FETCH_EACH;
-    limit = m->break_count || fetch_each ? 0 : stop;
     va = m->hart.pc & ~(PAGE_SIZE - 1);
     vpn = va >> PAGE_SHIFT;
     op = ops + ((m->hart.pc >> 2) & (OPS_PER_PAGE - 1));
+    if (unlikely(fetch_fault == EXC_FETCH_EACH))
+        goto fetch_one;
 enter:
     /* op is the first of a block in a code page: count the block in if it fits. */
     if (unlikely(op->kind == K_UNDECODED))
@@ -314,21 +313,26 @@ enter:
     DISPATCH();
 
 enter_carefully:
-    /* Near stop_at, with breakpoints set, or fetching each instruction. */
+    /* Near stop_at, or with breakpoints set. */
     if (m->break_count && breakpoint_within(m, PC, op->count)) {
-        if (is_breakpoint(m, PC) && (steps != m->resume_steps || PC != m->resume_pc)) {
-            m->hart.pc = PC;
-            m->steps = steps;
-            m->exit.reason = EMU_EXIT_BREAKPOINT;
-            ended = 1;
-            goto out;
-        }
+        if (is_breakpoint(m, PC) && (steps != m->resume_steps || PC != m->resume_pc))
+            goto at_breakpoint;
         goto single_step;
     }
-    if (!fetch_each && steps + op->count <= stop) {
+    if (steps + op->count <= stop) {
         steps += op->count;
         DISPATCH();
     }
+    goto single_step;
+
+fetch_one:
+    /* PMP grants fetches from part of this page only (code_fill): one
+     * instruction, then the fetch path again for the next. */
+    if (unlikely(op->kind == K_UNDECODED))
+        decode_block(m, (code_page_t *)(void *)ops, (uint32_t)(op - ops));
+    if (m->break_count && is_breakpoint(m, PC) &&
+        (steps != m->resume_steps || PC != m->resume_pc))
+        goto at_breakpoint;
 single_step:
     /* One instruction: a copy of its op followed by an END. */
     if (steps >= stop) {
@@ -348,6 +352,13 @@ single_step:
     op = single;
     steps += 1;
     DISPATCH();
+
+at_breakpoint:
+    m->hart.pc = PC;
+    m->steps = steps;
+    m->exit.reason = EMU_EXIT_BREAKPOINT;
+    ended = 1;
+    goto out;
 
 trap:
     SYNC();
