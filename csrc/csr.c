@@ -211,11 +211,11 @@ int csr_write(emu_t *m, uint32_t csr, uint32_t value, int in_instruction)
         return 0;
     }
     if (csr >= CSR_PMPCFG0 && csr <= CSR_PMPCFG3) {
-        m->pmpcfg[csr - CSR_PMPCFG0] = value;
+        pmpcfg_write(m, csr - CSR_PMPCFG0, value);     /* WARL, locks: pmp.c */
         return 0;
     }
     if (csr >= CSR_PMPADDR0 && csr <= CSR_PMPADDR15) {
-        m->pmpaddr[csr - CSR_PMPADDR0] = value;
+        pmpaddr_write(m, csr - CSR_PMPADDR0, value);
         return 0;
     }
     switch (csr) {

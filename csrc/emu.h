@@ -131,6 +131,12 @@ int emu_phys_write(emu_t *m, uint32_t addr, const uint8_t *buf, uint32_t len);
  * physical address, or the exception cause the access would raise. */
 int emu_translate(emu_t *m, uint32_t vaddr, int access, uint64_t *paddr);
 
+/* Physical memory protection (privileged spec 1.12 section 3.7), as configured
+ * now: would an access (0 load, 1 store, 2 fetch) of len bytes at the 34-bit
+ * physical address paddr, made at privilege priv, pass? Returns -1, or the
+ * access-fault cause it would raise. */
+int emu_pmp_check(emu_t *m, uint64_t paddr, uint32_t len, int access, uint32_t priv);
+
 /* The host owns M-mode: every trap to M becomes an EMU_EXIT_TRAP. */
 void emu_set_host_mmode(emu_t *m, int on);
 

@@ -291,6 +291,7 @@ reenter:
         ended = 0;
         goto out;
     }
+    fetch_fault = EXC_NONE;
     ops = code_fetch(m, m->hart.pc, &fetch_fault);
     if (unlikely(!ops)) {
         e = fetch_fault;
@@ -300,6 +301,8 @@ reenter:
     va = m->hart.pc & ~(PAGE_SIZE - 1);
     vpn = va >> PAGE_SHIFT;
     op = ops + ((m->hart.pc >> 2) & (OPS_PER_PAGE - 1));
+    if (unlikely(fetch_fault == EXC_FETCH_EACH))
+        goto fetch_one;
 enter:
     /* op is the first of a block in a code page: count the block in if it fits. */
     if (unlikely(op->kind == K_UNDECODED))
@@ -312,19 +315,24 @@ enter:
 enter_carefully:
     /* Near stop_at, or with breakpoints set. */
     if (m->break_count && breakpoint_within(m, PC, op->count)) {
-        if (is_breakpoint(m, PC) && (steps != m->resume_steps || PC != m->resume_pc)) {
-            m->hart.pc = PC;
-            m->steps = steps;
-            m->exit.reason = EMU_EXIT_BREAKPOINT;
-            ended = 1;
-            goto out;
-        }
+        if (is_breakpoint(m, PC) && (steps != m->resume_steps || PC != m->resume_pc))
+            goto at_breakpoint;
         goto single_step;
     }
     if (steps + op->count <= stop) {
         steps += op->count;
         DISPATCH();
     }
+    goto single_step;
+
+fetch_one:
+    /* PMP grants fetches from part of this page only (code_fill): one
+     * instruction, then the fetch path again for the next. */
+    if (unlikely(op->kind == K_UNDECODED))
+        decode_block(m, (code_page_t *)(void *)ops, (uint32_t)(op - ops));
+    if (m->break_count && is_breakpoint(m, PC) &&
+        (steps != m->resume_steps || PC != m->resume_pc))
+        goto at_breakpoint;
 single_step:
     /* One instruction: a copy of its op followed by an END. */
     if (steps >= stop) {
@@ -344,6 +352,13 @@ single_step:
     op = single;
     steps += 1;
     DISPATCH();
+
+at_breakpoint:
+    m->hart.pc = PC;
+    m->steps = steps;
+    m->exit.reason = EMU_EXIT_BREAKPOINT;
+    ended = 1;
+    goto out;
 
 trap:
     SYNC();

@@ -19,12 +19,16 @@
 
 /* Exception causes (privileged spec 1.12, table 3.6). An operation returns one of
  * these, or EXC_NONE; the two EXIT codes are not architectural: they stop emu_run,
- * before the instruction (it is re-executed on resume) or after it completed. */
+ * before the instruction (it is re-executed on resume) or after it completed.
+ * EXC_FETCH_EACH is no exception either: code_fill's word that the fetch succeeded
+ * but PMP grants fetches only part of the page, so each instruction there must be
+ * fetched (and checked) on its own. */
 typedef int32_t exc_t;
 enum {
     EXC_NONE = -1,
     EXC_EXIT_BEFORE = -2,
     EXC_EXIT_AFTER = -3,
+    EXC_FETCH_EACH = -4,
     CAUSE_MISALIGNED_FETCH = 0,
     CAUSE_FETCH_ACCESS = 1,
     CAUSE_ILLEGAL_INSTRUCTION = 2,
@@ -135,6 +139,7 @@ struct emu {
     uint32_t mtvec, mcounteren, mscratch, mepc, mcause, mtval;
     uint32_t stvec, scounteren, sscratch, sepc, scause, stval, satp;
     uint32_t pmpcfg[4], pmpaddr[16];
+    uint8_t pmp_binds_m;              /* a locked entry is on: M-mode is checked too */
     uint32_t tselect, tdata2, tdata3;
 
     /* LR/SC: the reserved physical address, when valid. */
@@ -238,6 +243,24 @@ uint8_t *ram_at(emu_t *m, uint64_t pa, uint32_t len);
 int page_watched(const emu_t *m, uint64_t pa, access_t access);
 void watch_check(emu_t *m, uint32_t va, uint64_t pa, int size, access_t access, uint32_t value);
 
+/* pmp.c */
+int pmp_check(const emu_t *m, uint64_t pa, uint64_t len, access_t access, uint32_t priv);
+void pmpcfg_write(emu_t *m, uint32_t n, uint32_t value);
+void pmpaddr_write(emu_t *m, uint32_t i, uint32_t value);
+void pmp_reset(emu_t *m);
+
+/* May the bytes [pa, pa + len) be accessed at this privilege (pmp.c)? M-mode
+ * with no locked entry needs no look at the entries when the access lies in one
+ * 4-byte granule: only a partial match could fail it, and with G = 0 every
+ * entry's bounds are multiples of 4. */
+static inline int pmp_allows(const emu_t *m, uint64_t pa, uint64_t len, access_t access,
+                             uint32_t priv)
+{
+    if (priv == EMU_PRIV_M && !m->pmp_binds_m && (pa >> 2) == ((pa + len - 1) >> 2))
+        return 1;
+    return pmp_check(m, pa, len, access, priv);
+}
+
 /* decode.c */
 void decode_block(const emu_t *m, code_page_t *page, uint32_t first);
 code_page_t *code_page(emu_t *m, uint64_t pa);
@@ -297,7 +320,8 @@ static inline int tlb_hit(const tlb_entry_t *e, uint32_t va, int size)
 }
 
 /* The decoded ops of the page holding pc, as the hart would fetch them now; or
- * NULL and the exception the fetch raises in *e. */
+ * NULL and the exception the fetch raises in *e. *e is EXC_FETCH_EACH when only
+ * the instruction at pc may run before the next fetch; else it is left alone. */
 static inline op_t *code_fetch(emu_t *m, uint32_t pc, exc_t *e)
 {
     code_tlb_entry_t *t = &m->code_tlb_now[(pc >> PAGE_SHIFT) & (TLB_SIZE - 1)];

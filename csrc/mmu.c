@@ -9,7 +9,11 @@
  *
  * satp.PPN names the root table; VPN[1] indexes it, and its entry is either a
  * leaf (a 4 MiB megapage) or points to a second-level table indexed by VPN[0].
- * Physical addresses have 34 bits: PPN (22 bits) followed by the 12-bit offset. */
+ * Physical addresses have 34 bits: PPN (22 bits) followed by the 12-bit offset.
+ *
+ * PMP (pmp.c) checks the physical side of every access here: the walk's own reads
+ * and A/D writes as S-mode (section 3.7.1), then the access itself at its
+ * effective privilege, before RAM or a device is touched. */
 #include "hart.h"
 
 #define PTE_V (1u << 0)
@@ -91,7 +95,11 @@ static int pte_allows(const emu_t *m, uint32_t pte, access_t access, uint32_t pr
 }
 
 /* The Sv32 walk of section 4.3.2. With update_ad the hardware sets A, and D for a
- * store, in the leaf PTE, as the spec permits in place of a page fault. */
+ * store, in the leaf PTE, as the spec permits in place of a page fault. The walk's
+ * accesses are PMP-checked as S-mode's, and one that fails raises the access
+ * fault of the original access (steps 2 and 7): the A/D write is checked even
+ * without update_ad, so that a translation that succeeds without it (the first
+ * pass of mem_split, emu_translate) is one the access can complete. */
 exc_t translate(emu_t *m, uint32_t va, access_t access, int update_ad, uint64_t *pa)
 {
     uint32_t priv = effective_priv(m, access);
@@ -102,8 +110,9 @@ exc_t translate(emu_t *m, uint32_t va, access_t access, int update_ad, uint64_t 
     uint64_t table = (uint64_t)(m->satp & ~SATP_MODE_SV32) << PAGE_SHIFT;
     for (int level = LEVELS - 1; level >= 0; level--) {
         uint32_t vpn = (va >> (PAGE_SHIFT + level * VPN_BITS)) & ((1u << VPN_BITS) - 1);
-        uint8_t *slot = ram_at(m, table + vpn * 4, 4);
-        if (!slot)
+        uint64_t pte_pa = table + vpn * 4;
+        uint8_t *slot = ram_at(m, pte_pa, 4);
+        if (!slot || !pmp_allows(m, pte_pa, 4, ACCESS_LOAD, EMU_PRIV_S))
             return raise(m, access_fault[access], va);
         uint32_t pte;
         memcpy(&pte, slot, 4);
@@ -121,11 +130,15 @@ exc_t translate(emu_t *m, uint32_t va, access_t access, int update_ad, uint64_t 
         if (ppn & low_mask)
             return raise(m, page_fault[access], va);
         uint32_t need = PTE_A | (access == ACCESS_STORE ? PTE_D : 0);
-        if (update_ad && (pte & need) != need) {
-            pte |= need;
-            memcpy(slot, &pte, 4);
-            code_written(m, table + vpn * 4, 4);
-            ram_dirty(m, table + vpn * 4);
+        if ((pte & need) != need) {
+            if (!pmp_allows(m, pte_pa, 4, ACCESS_STORE, EMU_PRIV_S))
+                return raise(m, access_fault[access], va);
+            if (update_ad) {
+                pte |= need;
+                memcpy(slot, &pte, 4);
+                code_written(m, pte_pa, 4);
+                ram_dirty(m, pte_pa);
+            }
         }
         uint32_t page_offset_mask = (PAGE_SIZE << (level * VPN_BITS)) - 1;
         *pa = ((uint64_t)(ppn & ~low_mask) << PAGE_SHIFT) | (va & page_offset_mask);
@@ -180,7 +193,8 @@ void watch_check(emu_t *m, uint32_t va, uint64_t pa, int size, access_t access, 
     }
 }
 
-/* Remember a translation to RAM. Stores to the tohost page stay on the slow path
+/* Remember a translation to RAM, if PMP grants the access to the whole page (a
+ * TLB hit is not checked again). Stores to the tohost page stay on the slow path
  * so that HTIF sees them, stores to pages with decoded code so that their ops
  * are undone, and accesses to pages with watchpoints so that watch_check sees
  * them. A page entered for stores may be written from now on: it is marked
@@ -190,6 +204,8 @@ static void tlb_fill(emu_t *m, access_t access, uint32_t va, uint64_t pa)
     uint64_t page = pa & ~(uint64_t)(PAGE_SIZE - 1);
     uint8_t *host = ram_at(m, page, PAGE_SIZE);
     if (!host || (access == ACCESS_STORE && (is_tohost_page(m, pa) || is_code_page(m, pa))))
+        return;
+    if (!pmp_allows(m, page, PAGE_SIZE, access, effective_priv(m, access)))
         return;
     if (unlikely(m->watch_count) && page_watched(m, pa, access))
         return;
@@ -224,9 +240,10 @@ static exc_t mem_split(emu_t *m, uint32_t va, int size, access_t access, uint32_
     TRY(translate(m, va, access, 0, &pa0));
     TRY(translate(m, va1, access, 0, &pa1));
     uint8_t *h0 = ram_at(m, pa0, first), *h1 = ram_at(m, pa1, size - first);
-    if (!h0)
+    uint32_t priv = effective_priv(m, access);
+    if (!h0 || !pmp_allows(m, pa0, first, access, priv))
         return raise(m, access_fault[access], va);
-    if (!h1)
+    if (!h1 || !pmp_allows(m, pa1, size - first, access, priv))
         return raise(m, access_fault[access], va1);
     translate(m, va, access, 1, &pa0);
     translate(m, va1, access, 1, &pa1);
@@ -255,6 +272,8 @@ exc_t mem_slow(emu_t *m, uint32_t va, int size, access_t access, uint32_t *value
         return mem_split(m, va, size, access, value);
     uint64_t pa;
     TRY(translate(m, va, access, 1, &pa));
+    if (!pmp_allows(m, pa, size, access, effective_priv(m, access)))
+        return raise(m, access_fault[access], va);
     uint8_t *host = ram_at(m, pa, size);
     exc_t e = EXC_NONE;
     if (host) {
@@ -286,7 +305,7 @@ exc_t mem_atomic(emu_t *m, uint32_t va, access_t access, uint32_t **cell, uint64
 {
     TRY(translate(m, va, access, 1, pa));
     uint8_t *host = ram_at(m, *pa, 4);
-    if (!host)
+    if (!host || !pmp_allows(m, *pa, 4, access, effective_priv(m, access)))
         return raise(m, access_fault[access], va);
     *cell = (uint32_t *)(void *)host;
     if (access == ACCESS_STORE)
@@ -297,7 +316,10 @@ exc_t mem_atomic(emu_t *m, uint32_t va, access_t access, uint32_t **cell, uint64
 }
 
 /* A fetch from pc missed the code TLB: translate it (the fetch permission, A
- * set), and find or make the code page of its frame. */
+ * set), check PMP, and find or make the code page of its frame. The page enters
+ * the code TLB only when PMP grants fetches from all of it; else the fetch says
+ * so (EXC_FETCH_EACH) and the interpreter comes back here for every instruction
+ * of the page. */
 op_t *code_fill(emu_t *m, uint32_t pc, exc_t *e)
 {
     uint64_t pa;
@@ -310,9 +332,15 @@ op_t *code_fill(emu_t *m, uint32_t pc, exc_t *e)
         return NULL;
     /* Fetches come only from RAM; a code page that cannot be had (the host is
      * out of memory) leaves the hart nothing to fetch either. */
-    if (!ram_at(m, pa, 4) || !(page = code_page(m, pa))) {
+    uint32_t priv = m->hart.priv;
+    if (!ram_at(m, pa, 4) || !pmp_allows(m, pa, 4, ACCESS_FETCH, priv) ||
+        !(page = code_page(m, pa))) {
         *e = raise(m, CAUSE_FETCH_ACCESS, pc);
         return NULL;
+    }
+    if (!pmp_allows(m, pa & ~(uint64_t)(PAGE_SIZE - 1), PAGE_SIZE, ACCESS_FETCH, priv)) {
+        *e = EXC_FETCH_EACH;
+        return page->ops;
     }
     code_tlb_entry_t *t = &m->code_tlb_now[(pc >> PAGE_SHIFT) & (TLB_SIZE - 1)];
     t->vpn = pc >> PAGE_SHIFT;

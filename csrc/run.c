@@ -14,6 +14,7 @@
 static void reset(emu_t *m)
 {
     tlb_flush(m);
+    pmp_reset(m);
     set_priv(m, EMU_PRIV_M);
     m->hart.pc = EMU_RAM_BASE;
     m->mtimecmp = UINT64_MAX;   /* no timer interrupt until software asks for one */
@@ -390,6 +391,14 @@ int emu_translate(emu_t *m, uint32_t vaddr, int access, uint64_t *paddr)
     if (access < ACCESS_LOAD || access > ACCESS_FETCH)
         return CAUSE_ILLEGAL_INSTRUCTION;
     return translate(m, vaddr, (access_t)access, 0, paddr);
+}
+
+int emu_pmp_check(emu_t *m, uint64_t paddr, uint32_t len, int access, uint32_t priv)
+{
+    static const exc_t fault[3] = { CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_ACCESS };
+    if (access < ACCESS_LOAD || access > ACCESS_FETCH || len == 0)
+        return CAUSE_ILLEGAL_INSTRUCTION;
+    return pmp_check(m, paddr, len, (access_t)access, priv) ? EXC_NONE : fault[access];
 }
 
 void emu_set_host_mmode(emu_t *m, int on) { m->host_mmode = on; }

@@ -175,6 +175,13 @@ class Core:
             return None
         return self._paddr[0]
 
+    def pmp_allows(self, paddr: int, size: int, access: Access, priv: int) -> bool:
+        """Whether PMP, as configured now, lets privilege priv make an access of
+        size bytes at the (34-bit) physical address paddr."""
+        if size < 1 or not 0 <= paddr < 1 << 34:
+            raise CoreError(f"{size} bytes at {paddr:#x}: not a physical access")
+        return lib.emu_pmp_check(self._m, paddr, size, access, priv) == NO_EXCEPTION
+
     # ---- the host's side of the board
 
     def set_host_mmode(self, on: bool) -> None:

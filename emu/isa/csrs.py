@@ -14,7 +14,7 @@ CSRS: dict[str, int] = {
     "mstatus": 0x300, "misa": 0x301, "medeleg": 0x302, "mideleg": 0x303, "mie": 0x304,
     "mtvec": 0x305, "mcounteren": 0x306, "mstatush": 0x310,
     "mscratch": 0x340, "mepc": 0x341, "mcause": 0x342, "mtval": 0x343, "mip": 0x344,
-    # Physical memory protection: storage only
+    # Physical memory protection (enforced: csrc/pmp.c)
     **{f"pmpcfg{i}": 0x3A0 + i for i in range(4)},
     **{f"pmpaddr{i}": 0x3B0 + i for i in range(16)},
     # Debug triggers: present, none implemented

@@ -63,8 +63,8 @@
 #     3.1.15 (mcause codes: 8 ECALL from U, 13 load page fault, 15 store/AMO
 #     page fault), 3.1.16 (mtval: the faulting virtual address);
 #   - 3.7 (PMP: on a hart with PMP, U-mode may touch nothing that no PMP entry
-#     allows; emu does not enforce PMP, QEMU does, so the kernel opens all of
-#     memory with one entry, as firmware does).
+#     allows; emu's reset state opens all of memory with entry 0, as Spike's
+#     does, QEMU's does not, so the kernel opens it itself, as firmware does).
 #
 # Output: the kernel's mappings, the task's lines with the kernel's fault
 # reports between them, and the task's exit; exit status 0.

@@ -54,8 +54,8 @@
 # mtime, ID and WARL values, EBREAK's mtval, a few QEMU 7.2 deviations from the
 # spec named where they occur) sit inside `.ifndef QEMU`; the QEMU build
 # passes --defsym QEMU=1. Before anything drops to S or U, _start opens PMP
-# entry 0 to all of memory (as OpenSBI does): QEMU enforces PMP, emu keeps
-# pmpcfg/pmpaddr as plain storage.
+# entry 0 to all of memory (as OpenSBI does): emu's reset state already does
+# (as Spike's), QEMU's does not.
 
 # ---------------------------------------------------------------------------
 # Names (privileged spec 1.12, tables 3.6 and 4.2; sections 3.1.6, 3.1.9, 4.3.1)
