@@ -9,7 +9,7 @@
  * M or A (emu_set_misa). emu_run() executes until something needs software and
  * returns an exit, as KVM_RUN does. */
 
-#define EMU_CORE_VERSION 5
+#define EMU_CORE_VERSION 6
 
 /* Why emu_run() returned (emu_exit.reason). */
 #define EMU_EXIT_BUDGET     0   /* the instruction budget is spent */

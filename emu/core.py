@@ -15,7 +15,7 @@ except ImportError as error:  # pragma: no cover - a broken install
     raise ImportError(
         "emu's C core is not built: run `pip install -e .` (or `make build`)") from error
 
-CORE_VERSION = 5
+CORE_VERSION = 6
 if lib.emu_version() != CORE_VERSION:  # pragma: no cover - a stale build
     raise ImportError(f"emu's C core is version {lib.emu_version()}, this package needs "
                       f"{CORE_VERSION}: rebuild it with `pip install -e .`")
