@@ -181,6 +181,7 @@ struct emu {
     mmio_range_t *mmio;
     uint32_t mmio_count;
     int mmio_answer;                  /* MMIO_* */
+    int mmio_resume;                  /* answered: run that access before any interrupt */
     uint32_t mmio_value, mmio_addr;
     uint32_t *breaks;                 /* sorted */
     uint32_t break_count, break_cap;

@@ -140,6 +140,15 @@ static int service(emu_t *m)
         m->exit.reason = EMU_EXIT_BUDGET;
         return 1;
     }
+    /* An access the host has just answered completes before any interrupt is
+     * taken, as KVM completes an MMIO load on the next KVM_RUN: the host did its
+     * side effects (a PLIC claim), so the instruction must not be run again
+     * later from a handler's return. */
+    if (unlikely(m->mmio_resume)) {
+        m->mmio_resume = 0;
+        m->stop_at = m->steps + 1;
+        return 0;
+    }
     if (check_interrupts(m))
         return 1;
     uint64_t stop = m->budget_end, now = mtime_now(m);
@@ -429,9 +438,14 @@ void emu_mmio_reply(emu_t *m, uint32_t value)
 {
     m->mmio_answer = MMIO_VALUE;
     m->mmio_value = value;
+    m->mmio_resume = 1;
 }
 
-void emu_mmio_fault(emu_t *m) { m->mmio_answer = MMIO_FAULT; }
+void emu_mmio_fault(emu_t *m)
+{
+    m->mmio_answer = MMIO_FAULT;
+    m->mmio_resume = 1;
+}
 
 void emu_htif_set(emu_t *m, uint32_t tohost, uint32_t fromhost)
 {

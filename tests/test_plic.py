@@ -332,6 +332,28 @@ def test_the_firmware_setting_stip_does_not_latch_the_plics_seip_line():
     assert core.csr_read(mip) == 0
 
 
+def test_an_answered_mmio_load_completes_before_an_interrupt_its_answer_raised():
+    """A claim's side effects happen in the host at the exit; the load must then
+    complete with the answer before the hart takes any interrupt (as KVM does),
+    or the claimed value is lost and the load runs again after the handler."""
+    core = Core(1 << 20)
+    core.mmio_add(0x4000_0000, 0x1000)
+    program = [0x400002B7,      # lui t0, 0x40000
+               0x0002A303,      # lw t1, 0(t0): exits to the host
+               0x00000013]      # nop
+    core.write(RAM_BASE, b"".join(w.to_bytes(4, "little") for w in program))
+    core.csr_write(CSRS["mtvec"], RAM_BASE + 0x100)
+    core.csr_write(CSRS["mie"], 1 << 11)
+    core.csr_write(CSRS["mstatus"], 1 << 3)
+    assert core.run(100) == Exit.MMIO and core.pc == RAM_BASE + 4
+    core.set_external(1 << 11)      # the host's device work raised MEIP
+    core.mmio_reply(0x1234)
+    core.run(1)
+    assert core.x[6] == 0x1234 and core.pc == RAM_BASE + 8
+    assert core.take_interrupt() == 1 << 31 | 11
+    assert core.csr_read(CSRS["mepc"]) == RAM_BASE + 8
+
+
 # ---- programs that take UART interrupts through the PLIC
 
 M_MODE_ECHO = """
