@@ -203,8 +203,10 @@ struct emu {
     uint8_t *dirty;
 
     /* Trap-loop detection: the last exception and how often it repeated. */
-    uint32_t loop_cause, loop_pc, loop_repeats;
+    uint32_t loop_cause, loop_pc, loop_tval, loop_repeats;
     uint64_t loop_retired;
+    uint32_t return_pc;                 /* where the last xRET went ... */
+    uint64_t return_retired;            /* ... and the retired count just after it */
 };
 
 #define TRAP_LOOP_LIMIT 16

@@ -101,20 +101,34 @@ static void exit_trap(emu_t *m, uint32_t reason, uint32_t cause, uint32_t tval, 
     m->reserved = 0;
 }
 
-/* A trap loop: the same exception at the same pc again and again with nothing
- * retired in between, as when mtvec points at a faulting address. */
+/* A trap loop: the same exception (cause, pc, tval) again and again with no
+ * progress in between: nothing retired, as when mtvec points at a faulting
+ * address; or only its handler ran, and returned to the faulting instruction,
+ * which raised it again before anything else retired (a handler that does not
+ * remove the cause). */
 static int trap_loop(emu_t *m, uint32_t cause)
 {
     uint64_t done = retired(m);
-    if (cause == m->loop_cause && m->hart.pc == m->loop_pc && done == m->loop_retired) {
+    uint32_t pc = m->hart.pc;
+    int again = cause == m->loop_cause && pc == m->loop_pc && m->trap_tval == m->loop_tval;
+    int stuck = done == m->loop_retired || (pc == m->return_pc && done == m->return_retired);
+    if (again && stuck) {
         m->loop_repeats++;
     } else {
         m->loop_cause = cause;
-        m->loop_pc = m->hart.pc;
+        m->loop_pc = pc;
+        m->loop_tval = m->trap_tval;
         m->loop_repeats = 1;
     }
     m->loop_retired = done;
     return m->loop_repeats >= TRAP_LOOP_LIMIT;
+}
+
+/* An xRET to pc: nothing has retired since once it retires itself. */
+static void returned(emu_t *m)
+{
+    m->return_pc = m->hart.pc;
+    m->return_retired = retired(m) + 1;
 }
 
 /* An instruction raised cause: it counts as executed, not retired. */
@@ -190,6 +204,7 @@ void do_mret(emu_t *m)
     m->hart.pc = m->mepc;
     mstatus_set(m, status);
     set_priv(m, mpp);
+    returned(m);
 }
 
 void do_sret(emu_t *m)
@@ -202,6 +217,7 @@ void do_sret(emu_t *m)
     m->hart.pc = m->sepc;
     mstatus_set(m, status);
     set_priv(m, spp);
+    returned(m);
 }
 
 /* WFI completes once an enabled interrupt is pending, whatever the global enables

@@ -18,7 +18,7 @@ from emu.devices.virtio import LEGACY, disk_slots
 from emu.devicetree import Board, build, place
 from emu.elf import Program
 from emu.errors import CoreError, ProgramError
-from emu.isa import CSRS, DEFAULT_ISA, cause_name, decode, isa_named
+from emu.isa import CSRS, DEFAULT_ISA, cause_name, decode, isa_named, trap_loop_message
 from emu.platform import DEFAULT_RAM, RAM_BASE, Console, htif_command
 from emu.sbi import Firmware
 
@@ -276,11 +276,10 @@ class Machine:
         return None
 
     def _trap_loop(self) -> Stop:
-        e = self.core.exit
-        return Stop(StopReason.CRASH, message=(
-            f"trap loop: {cause_name(e.cause)} at pc {e.pc:#010x} (tval {e.tval:#x}) over and "
-            "over, with no instruction completing in between: is the trap vector (mtvec or "
-            "stvec) set to a working handler?" + self._loop_began()))
+        e, log = self.core.exit, self.core.trap_log()
+        handler_ran = len(log) > 1 and log[-1].steps - log[-2].steps > 1
+        return Stop(StopReason.CRASH, message=trap_loop_message(
+            e.cause, e.pc, e.tval, "mtvec or stvec", handler_ran) + self._loop_began())
 
     def _loop_began(self) -> str:
         """When the trap just before a loop was an instruction this ISA leaves out

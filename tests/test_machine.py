@@ -415,3 +415,59 @@ def test_garbage_under_the_sbi_firmware_never_escapes(program, registers):
         machine.x[i] = value
     stop = machine.run(5000)
     assert stop.reason in set(StopReason)
+
+
+HANDLER_RETURNS_TO_THE_FAULT = """
+    .globl _start
+_start:
+    la      t0, handler
+    csrw    {tvec}, t0
+    lw      t1, 0(zero)              # load access fault, for ever
+    j       _start
+handler:
+    {ret}
+"""
+
+
+@pytest.mark.parametrize("boot", ["m", "s"])
+def test_a_handler_that_returns_to_its_fault_is_a_trap_loop(boot):
+    """The handler runs (one instruction: its xRET) and returns to the faulting
+    load, which faults again: diagnosed as the vector faulting is (csrc/trap.c)."""
+    from emu.labs.kit import assemble
+    source = HANDLER_RETURNS_TO_THE_FAULT.format(tvec="mtvec" if boot == "m" else "stvec",
+                                                 ret="mret" if boot == "m" else "sret")
+    machine = Machine(16 << 20, Console(io.BytesIO()))
+    program = assemble(source, "loop")
+    machine.load(program, boot)
+    stop = machine.run(10_000)
+    load = program.symbols["_start"] + 12
+    assert stop.reason is StopReason.CRASH
+    assert stop.message.startswith(f"trap loop: load access fault at pc {load:#010x} (tval 0x0) "
+                                   "over and over, its handler returning to the faulting "
+                                   "instruction each time")
+    assert machine.core.steps < 100
+    if boot == "s":
+        from emu.labs.kit import run_hv
+        guest = run_hv([program]).guests[0]
+        assert guest.end.message == stop.message
+
+
+def test_a_trap_taken_again_at_the_same_pc_after_progress_is_no_loop():
+    """An ecall whose handler moves mepc on, in a loop: the same trap at the same
+    pc for ever, but the program progresses (a trap benchmark)."""
+    from emu.labs.kit import assemble
+    machine = Machine(16 << 20, Console(io.BytesIO()))
+    machine.load(assemble("""
+        .globl _start
+    _start:
+        la      t0, handler
+        csrw    mtvec, t0
+    1:  ecall
+        j       1b
+    handler:
+        csrr    t1, mepc
+        addi    t1, t1, 4
+        csrw    mepc, t1
+        mret
+    """, "bench"))
+    assert machine.run(100_000).reason is StopReason.LIMIT

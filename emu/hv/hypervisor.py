@@ -43,7 +43,7 @@ from emu.hv.memory import MEGAPAGE, PAGE_SIZE, GuestRam, ShadowPager
 from emu.hv.scheduler import RoundRobin
 from emu.hv.stats import GuestStats
 from emu.hv.vcpu import VirtualHart
-from emu.isa import CSRS, INTERRUPT_BIT, cause_name
+from emu.isa import CSRS, INTERRUPT_BIT, cause_name, trap_loop_message
 
 DEFAULT_GUEST_RAM = 16 << 20
 DEFAULT_QUANTUM = 100_000
@@ -191,7 +191,8 @@ class Guest:
         self.blocked_for = 0            # set by WFI: host instructions to sleep
         # (cause, pc, instructions retired, repeats) of the last exception reflected,
         # and ((pc, steps), repeats) of the last shadow fill: loop detection.
-        self.last_exception: tuple = (None, 0, 0, 0)
+        self.last_exception: tuple = (None, 0, 0, 0, 0)
+        self.returned_to: tuple = (None, 0)   # (pc, retired) just after its last SRET
         self._retries: tuple = (None, 0)
         self.device_tree = b""          # the blob placed in its RAM, at dtb_address
         self.dtb_address = 0
@@ -572,6 +573,8 @@ class Hypervisor(ExitHandlers):
         elif outcome is Outcome.JUMP:
             hart.retired += 1
             core.pc = action.target
+            if action.reason == "sret":
+                guest.returned_to = (core.pc, hart.retired)
         elif outcome is Outcome.FIRMWARE:
             core.pc = trap.pc + 4
         elif outcome is Outcome.RETRY:
@@ -590,19 +593,20 @@ class Hypervisor(ExitHandlers):
         guest.blocked_for = 0
 
     def _check_trap_loop(self, guest: Guest, trap: Trap, action: Action) -> None:
-        """The same exception at the same pc with nothing retired in between, over and
-        over, as the core detects it on the bare board: the guest's trap vector is
-        broken. Stop the guest rather than spin."""
-        cause, pc, retired = action.cause, trap.pc, guest.hart.retired
-        last_cause, last_pc, last_retired, repeats = guest.last_exception
-        same = (cause, pc, retired) == (last_cause, last_pc, last_retired)
-        repeats = repeats + 1 if same else 1
-        guest.last_exception = (cause, pc, retired, repeats)
+        """The same exception (cause, pc, tval) over and over with no progress in
+        between, as the core detects it on the bare board (csrc/trap.c): nothing
+        retired (the guest's trap vector is broken), or only its handler ran and
+        returned to the faulting instruction. Stop the guest rather than spin."""
+        cause, pc, tval, retired = action.cause, trap.pc, action.tval, guest.hart.retired
+        last_cause, last_pc, last_tval, last_retired, repeats = guest.last_exception
+        returned = (pc, retired) == guest.returned_to
+        stuck = retired == last_retired or returned
+        repeats = repeats + 1 if (cause, pc, tval) == (last_cause, last_pc, last_tval) and stuck \
+            else 1
+        guest.last_exception = (cause, pc, tval, retired, repeats)
         if repeats >= TRAP_LOOP_LIMIT:
-            guest.stop(GuestEnd(EndReason.CRASH, message=(
-                f"trap loop: {cause_name(cause)} at pc {pc:#010x} (tval {action.tval:#x}) over "
-                "and over, with no instruction completing in between: is the trap vector "
-                "(stvec) set to a working handler?")))
+            guest.stop(GuestEnd(EndReason.CRASH, message=trap_loop_message(
+                cause, pc, tval, "stvec", retired != last_retired)))
 
     def _check_retries(self, guest: Guest, trap: Trap) -> None:
         key = (trap.pc, guest.hart.steps)

@@ -29,3 +29,15 @@ CAUSES: dict[int, str] = {
 
 def cause_name(cause: int) -> str:
     return CAUSES.get(cause, f"cause {cause:#x}")
+
+
+def trap_loop_message(cause: int, pc: int, tval: int, vector: str, handler_ran: bool) -> str:
+    """Why a run stopped on a trap loop (csrc/trap.c trap_loop): the vector (mtvec
+    or stvec) faults, or the handler returns to a fault it does not remove."""
+    if handler_ran:
+        why = ("its handler returning to the faulting instruction each time, which raises "
+               "it again: does the handler remove the cause, or move the return address on?")
+    else:
+        why = (f"with no instruction completing in between: is the trap vector ({vector}) "
+               "set to a working handler?")
+    return f"trap loop: {cause_name(cause)} at pc {pc:#010x} (tval {tval:#x}) over and over, {why}"
