@@ -2,10 +2,10 @@
 SBI, run bare under `emu run --boot s` (these tests) and, unchanged, under the
 hypervisor, whose equivalence tests compare its runs with exactly these.
 
-Each guest is programs/guests/NAME/ with NAME.S (built by `emu asm`) or NAME.c and
-start.S (built by riscv64-unknown-elf-gcc), expected.txt (its standard output under
-`emu run --boot s`) and args (the `emu run` options: `--boot s --mem 16M`, a
-hypervisor guest's RAM). build_guest() below builds them as programs/Makefile does;
+Each guest is programs/guests/NAME/ with NAME.S (built by `emu asm`) or NAME.c
+(built by riscv64-unknown-elf-gcc with C_RUNTIME, lib/'s start.S and runtime.c),
+expected.txt (its standard output under `emu run --boot s`) and args (the `emu run`
+options: `--boot s --mem 16M`, a hypervisor guest's RAM). build_guest() below builds them as programs/Makefile does;
 keep the two in step. VARIANTS are second builds of a guest with other --defsym
 values (adv-secret as guest 2), with their own expected output.
 
@@ -35,6 +35,8 @@ REPO = Path(__file__).resolve().parent.parent
 GUEST_DIR = REPO / "programs" / "guests"
 LINK = REPO / "programs" / "link.ld"
 GCC = "riscv64-unknown-elf-gcc"
+# programs/Makefile's GUEST_C_LIB: every C guest's entry and shared runtime.
+C_RUNTIME = [GUEST_DIR / "lib" / "start.S", GUEST_DIR / "lib" / "runtime.c"]
 # programs/Makefile's GUEST_CFLAGS.
 GCC_FLAGS = ["-march=rv32ima_zicsr_zifencei", "-mabi=ilp32", "-O2", "-ffreestanding",
              "-nostdlib", "-mcmodel=medany", "-Wall"]
@@ -74,7 +76,7 @@ def build_guest(name: str, out: Path) -> Path:
             pytest.fail(f"{GCC} is missing: the C guest needs it (Debian package "
                         "gcc-riscv64-unknown-elf; `make install` installs it)")
         done = subprocess.run([GCC, *GCC_FLAGS, "-T", str(LINK), "-o", str(out),
-                               str(src / "start.S"), str(src / f"{variant.source}.c")],
+                               *map(str, C_RUNTIME), str(src / f"{variant.source}.c")],
                               capture_output=True, text=True)
         assert done.returncode == 0, f"gcc failed:\n{done.stderr}"
         return out

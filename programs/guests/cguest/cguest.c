@@ -1,134 +1,19 @@
 /* cguest.c: an S-mode guest kernel written in C.
  *
  * What it shows: the C path. A kernel in C needs very little assembly
- * (start.S: a stack, clearing .bss, the trap entry); the rest is ordinary C,
- * compiled freestanding: no C library, so no printf, no malloc, and even
- * memset and memcpy are ours (gcc may call them for loops and copies).
- *   - SBI calls from C: a7, a6 and a0-a2 bound to registers with GCC's
- *     register variables, one ECALL in inline assembly, a0/a1 back as a
- *     struct (SBI spec chapter 3);
- *   - printing through DBCN console_write: a pointer to our own memory is
- *     a physical address here (satp = 0), which is what the SBI wants;
+ * (lib/start.S: a stack, clearing .bss, the trap entry); the rest is ordinary
+ * C, compiled freestanding: no C library, so no printf, no malloc, and even
+ * memset and memcpy are our own (lib/runtime.c, shared with the disk guest,
+ * as are the SBI calls from C with inline assembly and the printing through
+ * DBCN console_write).
  *   - some computing: the primes below 10000 with the sieve of
  *     Eratosthenes, and word counts in a small open-addressing hash table;
  *   - the timer, once: set_timer, sie.STIE, WFI; the interrupt goes through
- *     start.S's trap entry to c_trap() here;
- *   - CSR access from C: csrr/csrs/csrc in inline assembly.
+ *     lib/start.S's trap entry to c_trap() here;
+ *   - CSR access from C: csrr/csrs/csrc in inline assembly (runtime.h).
  * main's return value is the reason start.S gives SRST: 0 on success. */
 
-#include <stdint.h>
-#include <stddef.h>
-
-#define SBI_EXT_TIME 0x54494D45u
-#define SBI_EXT_DBCN 0x4442434Eu
-#define SCAUSE_S_TIMER 0x80000005u
-#define SIE_STIE (1u << 5)
-#define SSTATUS_SIE (1u << 1)
-
-/* ---- SBI and CSRs ---- */
-
-struct sbiret {
-    long error;
-    long value;
-};
-
-static struct sbiret sbi_call(unsigned long eid, unsigned long fid,
-                              unsigned long arg0, unsigned long arg1, unsigned long arg2)
-{
-    register unsigned long a0 asm("a0") = arg0;
-    register unsigned long a1 asm("a1") = arg1;
-    register unsigned long a2 asm("a2") = arg2;
-    register unsigned long a6 asm("a6") = fid;
-    register unsigned long a7 asm("a7") = eid;
-    /* "memory": the firmware reads our buffers (DBCN), so every store
-     * before the call must really have happened. */
-    asm volatile("ecall" : "+r"(a0), "+r"(a1) : "r"(a2), "r"(a6), "r"(a7) : "memory");
-    return (struct sbiret){(long)a0, (long)a1};
-}
-
-#define csr_read(csr) ({ unsigned long v_; asm volatile("csrr %0, " #csr : "=r"(v_)); v_; })
-#define csr_set(csr, bits) asm volatile("csrs " #csr ", %0" : : "r"(bits) : "memory")
-#define csr_clear(csr, bits) asm volatile("csrc " #csr ", %0" : : "r"(bits) : "memory")
-
-static uint64_t read_time(void)
-{
-    uint32_t hi, lo;
-    do {                                    /* the halves must belong together */
-        hi = csr_read(timeh);
-        lo = csr_read(time);
-    } while (hi != csr_read(timeh));
-    return (uint64_t)hi << 32 | lo;
-}
-
-static void set_timer(uint64_t deadline)
-{
-    sbi_call(SBI_EXT_TIME, 0, (uint32_t)deadline, (uint32_t)(deadline >> 32), 0);
-}
-
-/* ---- what the compiler may call ---- */
-
-void *memset(void *dst, int c, size_t n)
-{
-    volatile unsigned char *p = dst;        /* volatile: or gcc turns this */
-    while (n--)                             /* loop into a call to memset */
-        *p++ = (unsigned char)c;
-    return dst;
-}
-
-void *memcpy(void *dst, const void *src, size_t n)
-{
-    volatile unsigned char *d = dst;
-    const unsigned char *s = src;
-    while (n--)
-        *d++ = *s++;
-    return dst;
-}
-
-/* ---- output ---- */
-
-static size_t length(const char *s)
-{
-    size_t n = 0;
-    while (s[n])
-        n++;
-    return n;
-}
-
-/* DBCN console_write may write fewer bytes than asked: loop. */
-static void put_bytes(const char *s, size_t n)
-{
-    while (n > 0) {
-        struct sbiret r = sbi_call(SBI_EXT_DBCN, 0, n, (uintptr_t)s, 0);
-        if (r.error)
-            return;
-        s += r.value;
-        n -= r.value;
-    }
-}
-
-static void puts_(const char *s)
-{
-    put_bytes(s, length(s));
-}
-
-static void put_udec(uint32_t v)
-{
-    char buf[10];
-    int i = sizeof buf;
-    do {
-        buf[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    put_bytes(buf + i, sizeof buf - i);
-}
-
-static void put_hex(uint32_t v)
-{
-    char buf[10] = {'0', 'x'};
-    for (int i = 0; i < 8; i++)
-        buf[9 - i] = "0123456789abcdef"[(v >> (4 * i)) & 0xf];
-    put_bytes(buf, sizeof buf);
-}
+#include "../lib/runtime.h"     /* SBI, CSRs, console output, memset, memcpy */
 
 /* ---- primes ---- */
 
@@ -255,7 +140,7 @@ static volatile uint64_t timer_time;
 
 #define TIMER_DELAY 5000u
 
-/* Called by start.S's trap entry with the trap's CSRs. */
+/* Called by lib/start.S's trap entry with the trap's CSRs. */
 void c_trap(uint32_t scause, uint32_t sepc, uint32_t stval)
 {
     if (scause != SCAUSE_S_TIMER) {
@@ -266,7 +151,7 @@ void c_trap(uint32_t scause, uint32_t sepc, uint32_t stval)
         puts_(", stval ");
         put_hex(stval);
         puts_("\n");
-        sbi_call(0x53525354u, 0, 0, 1, 0);  /* SRST: shutdown, failure */
+        shutdown(SRST_SYSTEM_FAILURE);
     }
     timer_time = read_time();
     timer_cause = scause;

@@ -23,66 +23,7 @@
  * SRST status 1; success ends with status 0. The output depends only on the
  * disk's contents and the device (slot, transport, read-only or not). */
 
-#include <stdint.h>
-#include <stddef.h>
-
-/* ---- SBI and CSRs (as cguest.c) ---- */
-
-#define SBI_EXT_TIME 0x54494D45u
-#define SBI_EXT_SRST 0x53525354u
-#define SBI_EXT_DBCN 0x4442434Eu
-#define SBI_LEGACY_PUTCHAR 0x01u
-#define SRST_SYSTEM_FAILURE 1
-
-#define SCAUSE_LOAD_ACCESS_FAULT 5u
-#define SCAUSE_S_TIMER 0x80000005u
-#define SCAUSE_S_EXTERNAL 0x80000009u
-#define SIE_STIE (1u << 5)
-#define SIE_SEIE (1u << 9)
-#define SSTATUS_SIE (1u << 1)
-
-struct sbiret {
-    long error;
-    long value;
-};
-
-static struct sbiret sbi_call(unsigned long eid, unsigned long fid,
-                              unsigned long arg0, unsigned long arg1, unsigned long arg2)
-{
-    register unsigned long a0 asm("a0") = arg0;
-    register unsigned long a1 asm("a1") = arg1;
-    register unsigned long a2 asm("a2") = arg2;
-    register unsigned long a6 asm("a6") = fid;
-    register unsigned long a7 asm("a7") = eid;
-    asm volatile("ecall" : "+r"(a0), "+r"(a1) : "r"(a2), "r"(a6), "r"(a7) : "memory");
-    return (struct sbiret){(long)a0, (long)a1};
-}
-
-#define csr_read(csr) ({ unsigned long v_; asm volatile("csrr %0, " #csr : "=r"(v_)); v_; })
-#define csr_write(csr, v) asm volatile("csrw " #csr ", %0" : : "r"(v) : "memory")
-#define csr_set(csr, bits) asm volatile("csrs " #csr ", %0" : : "r"(bits) : "memory")
-#define csr_clear(csr, bits) asm volatile("csrc " #csr ", %0" : : "r"(bits) : "memory")
-
-static uint64_t read_time(void)
-{
-    uint32_t hi, lo;
-    do {
-        hi = csr_read(timeh);
-        lo = csr_read(time);
-    } while (hi != csr_read(timeh));
-    return (uint64_t)hi << 32 | lo;
-}
-
-static void set_timer(uint64_t deadline)
-{
-    sbi_call(SBI_EXT_TIME, 0, (uint32_t)deadline, (uint32_t)(deadline >> 32), 0);
-}
-
-static void __attribute__((noreturn)) shutdown(uint32_t reason)
-{
-    for (;;)
-        sbi_call(SBI_EXT_SRST, 0, 0, reason, 0);
-}
+#include "../lib/runtime.h"     /* SBI, CSRs, console output, memset, memcpy */
 
 /* A fence for memory the device shares with us: the device must see the
  * descriptors before the ring index that publishes them, and the index before
@@ -94,74 +35,7 @@ static inline void barrier(void)
     asm volatile("fence rw, rw" : : : "memory");
 }
 
-/* ---- what the compiler may call ---- */
-
-void *memset(void *dst, int c, size_t n)
-{
-    volatile unsigned char *p = dst;
-    while (n--)
-        *p++ = (unsigned char)c;
-    return dst;
-}
-
-void *memcpy(void *dst, const void *src, size_t n)
-{
-    volatile unsigned char *d = dst;
-    const unsigned char *s = src;
-    while (n--)
-        *d++ = *s++;
-    return dst;
-}
-
 /* ---- output ---- */
-
-static size_t length(const char *s)
-{
-    size_t n = 0;
-    while (s[n])
-        n++;
-    return n;
-}
-
-/* DBCN console_write may write fewer bytes than asked: loop. A firmware
- * older than SBI 2.0 (OpenSBI before 1.3) has no DBCN: then the legacy
- * console_putchar, one byte per call. */
-static void put_bytes(const char *s, size_t n)
-{
-    while (n > 0) {
-        struct sbiret r = sbi_call(SBI_EXT_DBCN, 0, n, (uintptr_t)s, 0);
-        if (r.error)
-            break;
-        s += r.value;
-        n -= r.value;
-    }
-    for (; n > 0; n--)
-        sbi_call(SBI_LEGACY_PUTCHAR, 0, (unsigned char)*s++, 0, 0);
-}
-
-static void puts_(const char *s)
-{
-    put_bytes(s, length(s));
-}
-
-static void put_udec(uint32_t v)
-{
-    char buf[10];
-    int i = sizeof buf;
-    do {
-        buf[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    put_bytes(buf + i, sizeof buf - i);
-}
-
-static void put_hex(uint32_t v)
-{
-    char buf[10] = {'0', 'x'};
-    for (int i = 0; i < 8; i++)
-        buf[9 - i] = "0123456789abcdef"[(v >> (4 * i)) & 0xf];
-    put_bytes(buf, sizeof buf);
-}
 
 /* The text at the start of a buffer, in quotes: up to the first NUL or
  * newline, at most `max` bytes, anything unprintable shown as '.'. */
@@ -515,7 +389,7 @@ static void external_interrupt(void)
     mmio_write(PLIC_CLAIM(PLIC_S_CONTEXT), source);     /* complete */
 }
 
-/* Called by start.S's trap entry with the trap's CSRs. */
+/* Called by lib/start.S's trap entry with the trap's CSRs. */
 void c_trap(uint32_t scause, uint32_t sepc, uint32_t stval)
 {
     if (scause == SCAUSE_S_EXTERNAL) {
@@ -653,17 +527,13 @@ static uint32_t last_run(const uint8_t *s)
 
 static void make_run_sector(uint8_t *s, uint32_t run)
 {
-    char digits[10];
-    int d = sizeof digits;
-    do {
-        digits[--d] = (char)('0' + run % 10);
-        run /= 10;
-    } while (run);
-    size_t n = length(RUN_PREFIX);
+    char digits[UDEC_DIGITS];
+    char *first = format_udec(digits + sizeof digits, run);
+    size_t n = length(RUN_PREFIX), d = digits + sizeof digits - first;
     memset(s, 0, SECTOR_SIZE);
     memcpy(s, RUN_PREFIX, n);
-    memcpy(s + n, digits + d, sizeof digits - d);
-    s[n + sizeof digits - d] = '\n';
+    memcpy(s + n, first, d);
+    s[n + d] = '\n';
 }
 
 static int same_sector(const uint8_t *a, const uint8_t *b)

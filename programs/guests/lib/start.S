@@ -1,16 +1,18 @@
-# start.S: the assembly the disk kernel cannot do without (as cguest's).
+# start.S: the assembly a C kernel cannot do without, shared by the C guests.
 #
 # C needs a stack before its first call, and a trap handler must save the
 # registers the interrupted code was using before any C runs: a C function
 # keeps only the callee-saved registers (s0-s11) intact, so this entry saves
-# the caller-saved ones (ra, t0-t6, a0-a7) and calls c_trap(scause, sepc,
-# stval). c_trap may move sepc on (it skips a probe load that faulted): SRET
-# reads the CSR, not a saved copy. Everything else is in disk.c.
+# the caller-saved ones (ra, t0-t6, a0-a7) and calls the guest's
+# c_trap(scause, sepc, stval). c_trap may move sepc on (disk skips a probe
+# load that faulted): SRET reads the CSR, not a saved copy. The C side of the
+# runtime (SBI calls, console output, memset, memcpy) is runtime.c.
 #
-# Built with gcc (it goes through the C preprocessor, then GNU as):
+# Built with gcc (it goes through the C preprocessor, then GNU as), with the
+# guest's own NAME.c and runtime.c:
 #   riscv64-unknown-elf-gcc -march=rv32ima_zicsr_zifencei -mabi=ilp32 -O2
-#       -ffreestanding -nostdlib -mcmodel=medany -T programs/link.ld
-#       start.S disk.c -o disk.elf
+#       -ffreestanding -nostdlib -mcmodel=medany -Wall -T programs/link.ld
+#       lib/start.S lib/runtime.c NAME/NAME.c -o NAME.elf
 
     .section .text.init
     .globl _start
@@ -19,13 +21,13 @@ _start:
     la      t0, trap_entry
     csrw    stvec, t0
     la      t0, __bss_start         # C expects its zero-initialised data
-    la      t1, __bss_end           # to be zero (link.ld names the range);
-1:  bgeu    t0, t1, 2f              # the virtqueue, in .bss, must start zeroed
+    la      t1, __bss_end           # to be zero (link.ld names the range;
+1:  bgeu    t0, t1, 2f              # disk's virtqueue, in .bss, among it)
     sw      zero, 0(t0)
     addi    t0, t0, 4
     j       1b
-2:  call    main                    # a0 = the hart id, a1 = the device tree
-                                    # (unused), as we got them
+2:  call    main                    # a0 = the hart id, a1 = the device tree, as we got them
+                                    # (the loop above leaves a0, a1 alone)
     # main's return value is the SRST reason: 0 = none, 1 = system failure.
     mv      a1, a0
     li      a0, 0                   # shutdown
