@@ -19,9 +19,8 @@ from emu.devices import BusError, IrqLine, Registers
 
 SOURCES = 96                    # 0 is "no interrupt"; 1-95 are real sources
 PRIORITY_MASK = 7               # three priority bits, as on QEMU virt
-CONTEXTS = 2
 
-PRIORITY_BASE = 0x0000          # + 4 * source
+# Register offsets: priorities at 4 * source from 0, then
 PENDING_BASE = 0x1000           # + 4 * word, 32 sources a word
 ENABLE_BASE = 0x2000            # + 0x80 * context + 4 * word
 ENABLE_STRIDE = 0x80
