@@ -245,6 +245,14 @@ FALLBACK_ALIGN = 4096               # when no 2 MiB-aligned spot is free: small 
 ADDRESS_LIMIT = 3 << 30             # QEMU keeps the tree below 3 GiB for 32-bit software
 
 
+def for_program(board: Board, given: bytes | None, segments: Iterable) -> tuple[bytes, int]:
+    """The blob a machine loading a program with these segments passes in a1 (the
+    one given with --dtb, else the board's own), and where it goes in RAM."""
+    blob = build(board) if given is None else given
+    spans = [(seg.paddr, seg.paddr + seg.memsz) for seg in segments]
+    return blob, place(len(blob), board.ram_base, board.mem, spans)
+
+
 def place(size: int, ram_base: int, mem: int, taken: Iterable[tuple[int, int]]) -> int:
     """The address of a blob of `size` bytes: the highest 2 MiB-aligned address at
     which it lies in RAM below 3 GiB and overlaps none of the `taken` (start, end)

@@ -15,7 +15,7 @@ from emu.devices import BusError, Device, RamAccess
 from emu.devices.disk import Disk
 from emu.devices.plic import Plic
 from emu.devices.virtio import LEGACY, disk_slots
-from emu.devicetree import Board, build, place
+from emu.devicetree import Board, for_program
 from emu.elf import Program
 from emu.errors import CoreError, ProgramError
 from emu.isa import CSRS, DEFAULT_ISA, cause_name, decode, isa_named, trap_loop_message
@@ -118,9 +118,7 @@ class Machine:
                                f"RAM ({RAM_BASE:#x}-{top:#x})")
         for seg in program.segments:
             self.core.write(seg.paddr, seg.data + bytes(seg.memsz - len(seg.data)))
-        self.device_tree = build(self.board) if self.dtb is None else self.dtb
-        self.dtb_address = place(len(self.device_tree), RAM_BASE, self.mem,
-                                 [(seg.paddr, seg.paddr + seg.memsz) for seg in program.segments])
+        self.device_tree, self.dtb_address = for_program(self.board, self.dtb, program.segments)
         self.core.write(self.dtb_address, self.device_tree)
         self.program = program
         tohost = program.symbols.get("tohost")

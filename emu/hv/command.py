@@ -13,10 +13,10 @@ from pathlib import Path
 
 import click
 
+from emu.devices.disk import open_disks
 from emu.errors import ConfigError, EmuError, describe_error
 from emu.hv.hypervisor import (DEFAULT_QUANTUM, EndReason, GuestConfig, Hypervisor)
 from emu.hv.stats import perf_kvm_report
-from emu.devices.disk import open_disks
 from emu.options import disk_options, input_bytes, load_program, read_dtb, unique_names
 from emu.platform import parse_size
 
@@ -37,11 +37,15 @@ def _assignments(values: tuple[str, ...], option: str, names: list[str]) -> dict
         name, eq, text = value.partition("=")
         if not eq:
             raise click.BadParameter(f"expected NAME=VALUE, not {value!r}", param_hint=option)
-        if name not in names:
-            raise click.BadParameter(f"no guest is named {name!r} (guests: {', '.join(names)})",
-                                     param_hint=option)
+        _check_guest(name, names, option)
         result[name] = text
     return result
+
+
+def _check_guest(name: str, names: list[str], option: str) -> None:
+    if name not in names:
+        raise click.BadParameter(f"no guest is named {name!r} (guests: {', '.join(names)})",
+                                 param_hint=option)
 
 
 def load_hypervisor_class(spec: str) -> type[Hypervisor]:
@@ -159,9 +163,7 @@ def hv(guests, mem, quantum, share, max_insns, console_dir, inputs, appends, dtb
 
 def _check_disks(disks: list, names: list[str], debugging: bool) -> None:
     for disk in disks:
-        if disk.guest not in names:
-            raise click.BadParameter(f"no guest is named {disk.guest!r} (guests: "
-                                     f"{', '.join(names)})", param_hint="'--disk'")
+        _check_guest(disk.guest, names, "'--disk'")
         if debugging and not disk.read_only:
             raise click.UsageError(
                 f"--disk {disk}: the debugger goes back in time by running the guests again "

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from emu.core import RAM_BASE, Core, Exit, Priv, ffi, lib
-from emu.devicetree import Board, build, devices_at, place
+from emu.devicetree import Board, devices_at, for_program
 from emu.disasm import disassemble
 from emu.elf import Program
 from emu.errors import ConfigError, CoreError, ProgramError, describe_error
@@ -216,9 +216,8 @@ class Guest:
         if not RAM_BASE <= program.entry < top:
             raise ProgramError(f"{program.path}: its entry point {program.entry:#x} is not "
                                f"in the guest's RAM ({RAM_BASE:#x}-{top:#x})")
-        self.device_tree = build(self.board) if self.config.dtb is None else self.config.dtb
-        self.dtb_address = place(len(self.device_tree), RAM_BASE, self.ram.size,
-                                 [(seg.paddr, seg.paddr + seg.memsz) for seg in program.segments])
+        self.device_tree, self.dtb_address = for_program(self.board, self.config.dtb,
+                                                         program.segments)
         self.ram.write(self.dtb_address, self.device_tree)
         # S-mode at the entry, a0 = hart id 0, a1 = the device tree, satp = 0.
         x = [0] * 32
